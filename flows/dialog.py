@@ -1,0 +1,108 @@
+"""The conversation entry point: language, lockout, expiry, global words, menu, then the flow.
+
+`Dialog.handle` takes a subscriber and one message's text and returns the replies; the caller
+commits the mutated subscriber and the replies together. Nothing here knows the channel's wire.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from flows import guards
+from flows.catalog import Catalog, default_catalog
+from flows.dialog_types import FlowConfig, Reply, Turn
+from flows.normalize import normalize_text, to_ascii_digits
+from flows.ports import RegistryPort
+from flows.restore import RestoreFlow
+from flows.session import Session, Subscriber
+
+LANGUAGE_WORDS = {"en": "en", "english": "en", "fa": "fa", "فارسی": "fa"}
+CANCEL_WORDS = {"0", "لغو", "cancel", "stop", "انصراف"}
+HELP_WORDS = {"راهنما", "help", "?", "؟", "کمک"}
+AGAIN_WORDS = {"دوباره", "again", "resend"}
+RESTORE_WORDS = {"1", "بازیابی", "restore"}
+PASSWORD_WORDS = {"2", "رمز", "password"}
+MENU_HELP_WORDS = {"3"} | HELP_WORDS
+
+
+class Flow(Protocol):
+    name: str
+
+    async def start(self, turn: Turn, first_input: str | None = None) -> None: ...
+
+    async def handle(self, turn: Turn) -> None: ...
+
+    def help_key(self, session: Session) -> str: ...
+
+    def resend(self, turn: Turn) -> None: ...
+
+
+class Dialog:
+    def __init__(
+        self, registry: RegistryPort, config: FlowConfig, catalog: Catalog | None = None
+    ) -> None:
+        self._config = config
+        self._catalog = catalog or default_catalog()
+        self._restore = RestoreFlow(registry)
+        self._flows: dict[str, Flow] = {self._restore.name: self._restore}
+
+    async def handle(
+        self, subscriber: Subscriber, text: str, message_id: str, now: float
+    ) -> list[Reply]:
+        turn = Turn(subscriber, normalize_text(text), message_id, now, self._catalog, self._config)
+        await self._route(turn, _keyword(turn.text))
+        if subscriber.session is not None:
+            subscriber.session.last_seen = now
+        return turn.replies
+
+    async def _route(self, turn: Turn, word: str) -> None:
+        if word in LANGUAGE_WORDS:
+            turn.subscriber.lang = LANGUAGE_WORDS[word]  # type: ignore[assignment]
+            turn.say("language_set")
+        elif guards.is_locked(turn):
+            turn.end_session("locked", hours=guards.hours_left(turn))
+        elif self._expired(turn):
+            turn.subscriber.session = None
+            await self._no_session(turn, word, expired=True)
+        elif turn.subscriber.session is None:
+            await self._no_session(turn, word, expired=False)
+        else:
+            await self._in_session(turn, word)
+
+    def _expired(self, turn: Turn) -> bool:
+        session = turn.subscriber.session
+        return session is not None and turn.now - session.last_seen > self._config.session_idle_seconds
+
+    async def _no_session(self, turn: Turn, word: str, *, expired: bool) -> None:
+        if expired:
+            turn.say("session_expired")
+        if word in RESTORE_WORDS:
+            await self._restore.start(turn)
+        elif _looks_like_imei(turn.text):
+            await self._restore.start(turn, first_input=turn.text)
+        elif word in PASSWORD_WORDS:
+            turn.say("password_by_portal")
+        elif word in MENU_HELP_WORDS:
+            turn.say("help")
+        else:
+            turn.say("menu")
+
+    async def _in_session(self, turn: Turn, word: str) -> None:
+        flow = self._flows[turn.session.flow]
+        if word in CANCEL_WORDS:
+            turn.end_session("cancelled")
+        elif word in HELP_WORDS:
+            turn.say(flow.help_key(turn.session))
+        elif word in AGAIN_WORDS:
+            flow.resend(turn)
+        else:
+            await flow.handle(turn)
+
+
+def _keyword(text: str) -> str:
+    return to_ascii_digits(text).strip().lower()
+
+
+def _looks_like_imei(text: str) -> bool:
+    digits = [c for c in to_ascii_digits(text) if c.isdigit()]
+    return 14 <= len(digits) <= 17 and not any(c.isalpha() for c in text)

@@ -1,0 +1,55 @@
+"""Types shared by the dialog and its flows: configuration, replies and the turn context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flows.catalog import Catalog
+from flows.session import Session, Subscriber
+
+ReplyKind = Literal["reply", "code", "password"]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowConfig:
+    session_idle_seconds: int = 600
+    code_ttl_seconds: int = 180
+    code_max_sends: int = 3
+    max_invalid_inputs: int = 3
+    max_mismatches_per_session: int = 3
+    lockout_strikes: int = 5
+    lockout_seconds: int = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    kind: ReplyKind = "reply"
+
+
+@dataclass(slots=True)
+class Turn:
+    """One inbound message being handled: the subscriber is mutated, replies are collected."""
+
+    subscriber: Subscriber
+    text: str
+    message_id: str
+    now: float
+    catalog: Catalog
+    config: FlowConfig
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def session(self) -> Session:
+        assert self.subscriber.session is not None, "no live session in this turn"
+        return self.subscriber.session
+
+    def say(self, key: str, kind: ReplyKind = "reply", **params: object) -> None:
+        lang = self.subscriber.lang
+        self.replies.append(Reply(self.catalog.render(lang, key, **params), kind))
+
+    def end_session(self, key: str | None = None, **params: object) -> None:
+        self.subscriber.session = None
+        if key:
+            self.say(key, **params)

@@ -1,0 +1,43 @@
+"""Attempt accounting shared by every flow: invalid inputs, mismatches, strikes and lockout."""
+
+from __future__ import annotations
+
+from flows.dialog_types import Turn
+
+
+def invalid_input(turn: Turn, key: str, **params: object) -> None:
+    """Say what is wrong; end the session after too many invalid inputs in one step."""
+    turn.session.invalid_inputs += 1
+    if turn.session.invalid_inputs >= turn.config.max_invalid_inputs:
+        turn.end_session("too_many_invalid")
+    else:
+        turn.say(key, **params)
+
+
+def strike(turn: Turn) -> bool:
+    """Count a mismatch or wrong code; True when the session goes on, False when it ended."""
+    subscriber, config = turn.subscriber, turn.config
+    window_start = turn.now - config.lockout_seconds
+    subscriber.strikes = [t for t in subscriber.strikes if t > window_start] + [turn.now]
+    turn.session.mismatches += 1
+    if len(subscriber.strikes) >= config.lockout_strikes:
+        subscriber.locked_until = turn.now + config.lockout_seconds
+        turn.end_session("locked", hours=hours_left(turn))
+        return False
+    if turn.session.mismatches >= config.max_mismatches_per_session:
+        turn.end_session("mismatch_final")
+        return False
+    return True
+
+
+def attempts_left(turn: Turn) -> int:
+    return turn.config.max_mismatches_per_session - turn.session.mismatches
+
+
+def hours_left(turn: Turn) -> int:
+    seconds = max(turn.subscriber.locked_until - turn.now, 0)
+    return max(int(-(-seconds // 3600)), 1)
+
+
+def is_locked(turn: Turn) -> bool:
+    return turn.subscriber.locked_until > turn.now

@@ -1,0 +1,68 @@
+"""What the flows need from the registry, as records and a Protocol (no storage here).
+
+The gateway's registry implementations satisfy `RegistryPort`; flows never import them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, Protocol
+
+SimStatus = Literal["active", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimRecord:
+    msisdn: str
+    owner: str
+    status: SimStatus
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """A device's one home: a national-ID cartable, or a SIM cartable (sim + registered_owner)."""
+
+    imei: str
+    model: str = ""
+    national_id: str = ""
+    sim: str = ""
+    registered_owner: str = ""
+
+    @property
+    def in_national_id_cartable(self) -> bool:
+        return bool(self.national_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreMove:
+    """A confirmed restore: move `imei` from SIM cartable `from_sim` into a new home."""
+
+    imei: str
+    from_sim: str
+    registered_owner: str
+    to_sim: str = ""
+    to_national_id: str = ""
+    requester: str = ""
+    operation_id: str = ""
+    message_id: str = ""
+
+
+class MoveResult(StrEnum):
+    APPLIED = "applied"
+    ALREADY_APPLIED = "already_applied"
+    CONFLICT = "conflict"
+
+
+class RegistryPort(Protocol):
+    async def sim(self, msisdn: str) -> SimRecord | None: ...
+
+    async def device(self, imei: str) -> DeviceRecord | None: ...
+
+    async def cartable_sims(self, national_id: str) -> list[str] | None:
+        """The SIMs of a person's national-ID cartable, or None when they have none."""
+        ...
+
+    async def restore_device(self, move: RestoreMove) -> MoveResult:
+        """Apply `move` atomically, once per `move.operation_id`."""
+        ...

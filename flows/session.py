@@ -1,0 +1,38 @@
+"""Per-number conversation state: what a worker loads before a turn and commits after it.
+
+`Subscriber` lives as long as the number keeps talking (language, strikes, lockout);
+`Session` is one conversation and is dropped when it ends or idles out.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from flows.catalog import Language
+
+
+class Session(BaseModel):
+    flow: str
+    state: str
+    started_at: float
+    last_seen: float
+    invalid_inputs: int = 0
+    mismatches: int = 0
+    # restore
+    imei: str = ""
+    old_msisdn: str = ""
+    # confirmation code: only the salted hash is ever stored
+    code_hash: str = ""
+    code_salt: str = ""
+    code_expires_at: float = 0.0
+    code_sends: int = 0
+    operation_id: str = ""
+    pending_move: dict[str, str] = Field(default_factory=dict)
+
+
+class Subscriber(BaseModel):
+    msisdn: str
+    lang: Language = "fa"
+    strikes: list[float] = Field(default_factory=list)
+    locked_until: float = 0.0
+    session: Session | None = None

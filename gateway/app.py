@@ -1,0 +1,146 @@
+"""The gateway process, built from Settings: every resource opened in `start`, closed in `stop`.
+
+    SMSC --deliver_sm--> SmppClient --MoIntake--> partition inbound streams
+    partition inbound --TurnWorker (Dialog)--> subscriber state + partition outbound stream
+    partition outbound --ReplySender--> SmppClient --submit_sm--> SMSC
+
+Partitions are leased, so several processes can share one Redis; each works the partitions it
+holds, and every process takes MO from the SMSC for any number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from flows.dialog import Dialog
+from flows.dialog_types import FlowConfig
+from gateway.http import build_http_app
+from gateway.inbound import MoIntake
+from gateway.keys import Keys
+from gateway.leases import PartitionLeases
+from gateway.registry import RedisRegistry
+from gateway.sender import ReplySender
+from gateway.settings import Settings, SettingsError
+from gateway.subscribers import SubscriberStore
+from gateway.worker import TurnWorker
+from smpp.client import ClientConfig, SmppClient
+from smpp.receipts import RedisReceiptCorrelator
+from smpp.submit import Addressing
+
+log = logging.getLogger("gateway.app")
+
+
+def connect_redis(settings: Settings) -> Redis:
+    return Redis.from_url(
+        settings.redis.url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2,
+        health_check_interval=10,
+    )
+
+
+def flow_config(settings: Settings) -> FlowConfig:
+    s = settings.service
+    return FlowConfig(
+        session_idle_seconds=s.session_idle_seconds, code_ttl_seconds=s.code_ttl_seconds,
+        code_max_sends=s.code_max_sends, max_invalid_inputs=s.max_invalid_inputs,
+        max_mismatches_per_session=s.max_mismatches_per_session,
+        lockout_strikes=s.lockout_strikes, lockout_seconds=s.lockout_seconds,
+    )
+
+
+def client_config(settings: Settings) -> ClientConfig:
+    s = settings.smpp
+    if s.password is None:
+        raise SettingsError("setting smpp.password (HAMTA_SMPP__PASSWORD): required, no default")
+    return ClientConfig(
+        host=s.host, port=s.port, system_id=s.system_id, password=s.password.get_secret_value(),
+        system_type=s.system_type, enquire_link_seconds=s.enquire_link_seconds,
+        response_timeout_seconds=s.response_timeout_seconds,
+        reconnect_min_seconds=s.reconnect_min_seconds, reconnect_max_seconds=s.reconnect_max_seconds,
+        window=s.window, tps=s.tps,
+    )
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
+        self.redis = connect_redis(settings)
+        self.registry = RedisRegistry(self.redis, self.keys)
+        self.receipts = RedisReceiptCorrelator(
+            self.redis, settings.redis.prefix, settings.smpp.receipt_ttl_seconds
+        )
+        intake = MoIntake(self.redis, self.keys, self.receipts, settings.smpp.mo_segment_timeout_seconds)
+        self.smpp = SmppClient(client_config(settings), intake.on_deliver, self.receipts.on_accepted)
+        dialog = Dialog(self.registry, flow_config(settings))
+        store = SubscriberStore(self.redis, self.keys, settings.service.default_language)
+        self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner)
+        addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton, settings.smpp.source_npi)
+        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing)
+        self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http: web.AppRunner | None = None
+        self.http_port: int | None = None
+
+    async def start(self) -> None:
+        log.info("starting gateway %s", self.owner)
+        await self._start_http()
+        self._tasks.append(asyncio.create_task(self.smpp.run(), name="smpp"))
+        log.info("SMPP client connecting to %s:%s", self.settings.smpp.host, self.settings.smpp.port)
+        self._tasks.append(asyncio.create_task(self.leases.run(self._partition, self._stopping), name="leases"))
+        log.info("partition leases: %d partitions, lease %ss", self.keys.partitions,
+                 self.settings.redis.lease_seconds)
+
+    async def _partition(self, partition: int) -> None:
+        await asyncio.gather(
+            self.worker.run(partition, self._stopping),
+            self.sender.run(partition, self._stopping),
+        )
+
+    async def _start_http(self) -> None:
+        self._http = web.AppRunner(build_http_app(self.readiness), access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, self.settings.http.host, self.settings.http.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
+        log.info("HTTP listening on %s:%s", self.settings.http.host, self.http_port)
+
+    async def readiness(self) -> list[str]:
+        problems = []
+        try:
+            await self.redis.ping()
+        except RedisError as exc:
+            problems.append(f"redis unreachable: {type(exc).__name__}")
+        if not self.smpp.is_bound:
+            problems.append("smpp not bound")
+        return problems
+
+    async def stop(self) -> None:
+        log.info("stopping gateway")
+        self._stopping.set()
+        await self.leases.release_all()
+        await self.smpp.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.cleanup()
+        await self.redis.aclose()
+        log.info("gateway stopped")
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

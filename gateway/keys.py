@@ -1,0 +1,78 @@
+"""Every Redis key the gateway uses, in one place.
+
+Per-number data lives in a partition (`{p7}` hash tag): its inbound and outbound streams and the
+subscriber records, so one number's turn commits in one slot of a Redis Cluster. The registry is
+one hash tag (`{reg}`) so its Lua moves stay atomic.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+INBOUND_GROUP = "workers"
+OUTBOUND_GROUP = "senders"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = "hamta"
+    partitions: int = 16
+
+    def partition_of(self, msisdn: str) -> int:
+        return zlib.crc32(msisdn.encode("ascii")) % self.partitions
+
+    def _p(self, partition: int) -> str:
+        return f"{self.prefix}:{{p{partition}}}"
+
+    def inbound(self, partition: int) -> str:
+        return f"{self._p(partition)}:in"
+
+    def outbound(self, partition: int) -> str:
+        return f"{self._p(partition)}:out"
+
+    def subscriber(self, msisdn: str) -> str:
+        return f"{self._p(self.partition_of(msisdn))}:sub:{msisdn}"
+
+    def mo_parts(self, partition: int, sender: str, recipient: str, ref: int) -> str:
+        return f"{self._p(partition)}:mo-parts:{sender}:{recipient}:{ref}"
+
+    def lease(self, partition: int) -> str:
+        return f"{self._p(partition)}:lease"
+
+    def receipt(self, smsc_message_id: str) -> str:
+        return f"{self.prefix}:receipt:{smsc_message_id}"
+
+    def dead_letters(self) -> str:
+        return f"{self.prefix}:dead-letters"
+
+    # registry
+    def _reg(self) -> str:
+        return f"{self.prefix}:{{reg}}"
+
+    def sim(self, msisdn: str) -> str:
+        return f"{self._reg()}:sim:{msisdn}"
+
+    def device(self, imei: str) -> str:
+        return f"{self._reg()}:device:{imei}"
+
+    def person(self, national_id: str) -> str:
+        return f"{self._reg()}:person:{national_id}"
+
+    def cartable(self, national_id: str) -> str:
+        return f"{self._reg()}:cartable:{national_id}"
+
+    def sim_devices(self, msisdn: str) -> str:
+        return f"{self._reg()}:sim-devices:{msisdn}"
+
+    def national_id_devices(self, national_id: str) -> str:
+        return f"{self._reg()}:nid-devices:{national_id}"
+
+    def registry_index(self, kind: str) -> str:
+        return f"{self._reg()}:index:{kind}"
+
+    def operation(self, operation_id: str) -> str:
+        return f"{self._reg()}:op:{operation_id}"
+
+    def audit(self) -> str:
+        return f"{self._reg()}:audit"

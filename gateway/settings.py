@@ -1,0 +1,129 @@
+"""Settings: `config.yaml` defaults, overridden by `HAMTA_<SECTION>__<KEY>` variables.
+
+Validated once at start-up; a bad value stops the process with a message that names the key
+(`SettingsError`). The file is found at `$HAMTA_CONFIG`, else `config.yaml` in the working
+directory, else the one shipped at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+PositiveSeconds = float
+
+
+class ServiceSettings(BaseModel):
+    shortcode: str = Field(min_length=1, max_length=20)
+    ussd_code: str = "*7777#"
+    default_language: Literal["fa", "en"] = "fa"
+    session_idle_seconds: int = Field(600, gt=0)
+    code_ttl_seconds: int = Field(180, gt=0)
+    code_max_sends: int = Field(3, ge=1)
+    max_invalid_inputs: int = Field(3, ge=1)
+    max_mismatches_per_session: int = Field(3, ge=1)
+    lockout_strikes: int = Field(5, ge=1)
+    lockout_seconds: int = Field(86400, gt=0)
+
+
+class SmppSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(2775, ge=1, le=65535)
+    system_id: str = Field("hamta", min_length=1, max_length=15)
+    # No default: a secret must come from the environment or a private config file.
+    password: SecretStr | None = Field(None, max_length=8)
+    system_type: str = Field("", max_length=12)
+    bind_mode: Literal["transceiver", "receiver_transmitter"] = "transceiver"
+    enquire_link_seconds: float = Field(30, gt=0)
+    response_timeout_seconds: float = Field(10, gt=0)
+    reconnect_min_seconds: float = Field(0.5, gt=0)
+    reconnect_max_seconds: float = Field(30, gt=0)
+    window: int = Field(10, ge=1, le=1000)
+    tps: float = Field(100, gt=0)
+    source_ton: int = Field(3, ge=0, le=6)
+    source_npi: int = Field(0, ge=0, le=18)
+    mo_segment_timeout_seconds: int = Field(120, gt=0)
+    receipt_ttl_seconds: int = Field(259200, gt=0)
+
+
+class RedisSettings(BaseModel):
+    url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    prefix: str = Field("hamta", pattern=r"^[a-z][a-z0-9_-]*$")
+    partitions: int = Field(16, ge=1, le=1024)
+    lease_seconds: float = Field(15, gt=0)
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class RegistrySettings(BaseModel):
+    backend: Literal["redis"] = "redis"
+
+
+class LoggingSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HAMTA_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    service: ServiceSettings
+    smpp: SmppSettings = SmppSettings()
+    redis: RedisSettings = RedisSettings()
+    http: HttpSettings = HttpSettings()
+    registry: RegistrySettings = RegistrySettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_path())
+        return (init_settings, env_settings, yaml_source)
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names each bad key. Not retryable."""
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("HAMTA_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path.cwd() / "config.yaml"
+    return local if local.exists() else Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; `overrides` (section -> dict) win over everything."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        dotted = ".".join(str(part) for part in error["loc"])
+        env = "HAMTA_" + "__".join(str(part).upper() for part in error["loc"])
+        lines.append(f"setting {dotted} ({env}): {error['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -1,0 +1,72 @@
+"""Reading one partition stream through a consumer group: pending entries first, then new ones.
+
+Only the holder of a partition's lease reads it, under one fixed consumer name, so after a
+crash the next holder finds the unacknowledged entries in the group's pending list and
+processes them before anything newer: nothing acknowledged is lost, order is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+log = logging.getLogger("gateway.streams")
+
+CONSUMER = "lease-holder"
+T = TypeVar("T")
+Entry = tuple[str, dict[str, str]]
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def consume(
+    redis: Redis,
+    stream: str,
+    group: str,
+    handle: Callable[[Entry], Awaitable[None]],
+    stopping: asyncio.Event,
+    batch: int = 64,
+    block_ms: int = 500,
+) -> None:
+    """Hand each entry to `handle` in order until `stopping` is set; `handle` acknowledges."""
+    await _retrying(lambda: ensure_group(redis, stream, group), stopping)
+    cursor = "0"
+    while not stopping.is_set():
+        reply = await _retrying(
+            lambda: redis.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
+                                     block=None if cursor == "0" else block_ms),
+            stopping,
+        )
+        entries: list[Entry] = reply[0][1] if reply else []
+        if cursor == "0" and not entries:
+            cursor = ">"  # the backlog of this group is done; from now on, new entries
+        for entry in entries:
+            if stopping.is_set():
+                return
+            await handle(entry)
+
+
+async def _retrying(call: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T | None:
+    delay = 0.05
+    while not stopping.is_set():
+        try:
+            return await call()
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s); retrying in %.2fs", type(exc).__name__, delay)
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, 2.0)
+    return None
