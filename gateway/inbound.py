@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from flows.normalize import mask_msisdn, parse_msisdn
 from gateway.keys import Keys
+from smpp import wire
 from smpp.receipts import ReceiptCorrelator
 
 log = logging.getLogger("gateway.inbound")
@@ -51,7 +52,7 @@ class MoIntake:
         if sender is None:
             log.warning("MO from a non-mobile sender ignored")
             return
-        ref, part, total = deliver.get_segmentation_data()
+        ref, part, total = wire.concatenation(deliver)
         partition = self._keys.partition_of(sender)
         keys = [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref)]
         text = deliver.short_message or deliver.message_payload

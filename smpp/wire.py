@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from aiosmpplib import SmppMessage
+from aiosmpplib import SmppMessage, SubmitSm
 from aiosmpplib.protocol import MESSAGE_TYPE_MAP, PDU_HEADER_LENGTH
 from aiosmpplib.state import COMMAND_RESPONSE_MAP, PduHeader, SmppCommand
 
 MAX_PDU_LENGTH = 64 * 1024
+UDHI = 0x40
 
 
 class PduFramingError(ValueError):
@@ -38,3 +39,16 @@ def is_request(command: SmppCommand) -> bool:
 
 def response_class(command: SmppCommand) -> type[SmppMessage]:
     return MESSAGE_TYPE_MAP[COMMAND_RESPONSE_MAP[command]]
+
+
+def concatenation(deliver: SubmitSm) -> tuple[int, int, int]:
+    """(reference, part, total) of a deliver_sm/submit_sm part; (0, 0, 0) when not split.
+
+    aiosmpplib reads a 16-bit UDH reference as 4 bytes (reference, total and part number
+    together), so for UDH messages such a value is shifted back to the 16-bit reference.
+    SAR references (TLVs) are read correctly and kept as they are.
+    """
+    ref, part, total = deliver.get_segmentation_data()
+    if deliver.esm_class & UDHI and ref > 0xFF:
+        ref >>= 16
+    return ref, part, total

@@ -1,0 +1,186 @@
+"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from gateway.logging_setup import configure_logging
+from gateway.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("gateway.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"hamta-gateway: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(args.log_level or settings.logging.level)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    try:
+        return int(args.command(settings, args) or 0)
+    except SettingsError as exc:
+        print(f"hamta-gateway: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hamta-gateway", description=__doc__)
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the gateway").set_defaults(command=_run)
+    commands.add_parser("smsc", help="run the built-in SMSC simulator").set_defaults(command=_smsc)
+    phone = commands.add_parser("phone", help="be a subscriber against a simulator")
+    phone.add_argument("--number", default="09361110003")
+    phone.set_defaults(command=_phone)
+    demo = commands.add_parser("demo", help="everything locally, with the demo registry")
+    demo.add_argument("--script", type=Path, help="play this conversation and print it")
+    demo.set_defaults(command=_demo)
+    registry = commands.add_parser("registry", help="load or show the registry")
+    actions = registry.add_subparsers(required=True, metavar="ACTION")
+    load = actions.add_parser("load", help="replace the registry with a fixture file")
+    load.add_argument("file", type=Path)
+    load.set_defaults(command=_registry_load)
+    show = actions.add_parser("show", help="print one record as JSON")
+    show.add_argument("kind", choices=["imei", "msisdn", "national-id"])
+    show.add_argument("value")
+    show.set_defaults(command=_registry_show)
+    bench = commands.add_parser("bench", help="measure turns/s against a bare ESME")
+    bench.add_argument("--subscribers", type=int, default=200)
+    bench.set_defaults(command=_bench)
+    return parser
+
+
+def _until_signal(main_coro: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await main_coro(stop)
+
+    asyncio.run(runner())
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.app import Gateway
+
+    gateway = Gateway(settings)
+    _until_signal(gateway.run_until)
+    return 0
+
+
+def _smsc(settings: Settings, args: argparse.Namespace) -> int:
+    from smpp.simulator import run_simulator
+
+    password = _required_password(settings)
+    run_simulator(settings.smpp.host, settings.smpp.port, settings.smpp.system_id, password)
+    return 0
+
+
+def _phone(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.phone import Phone, run_interactive
+    from smpp.simulator import SmscSimulator
+
+    password = _required_password(settings)
+
+    async def session() -> None:
+        async with SmscSimulator(settings.smpp.host, settings.smpp.port,
+                                 settings.smpp.system_id, password) as sim:
+            print(f"SMSC simulator on {settings.smpp.host}:{sim.port}; start `hamta-gateway run`"
+                  " against it, then type.")
+            await run_interactive(Phone(sim, settings.service.shortcode, args.number))
+
+    asyncio.run(session())
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.demo import demo
+
+    if args.log_level is None:
+        configure_logging("WARNING")
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+    asyncio.run(demo(args.script, sys.stdout))
+    return 0
+
+
+def _registry_load(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.fixtures import FixtureError, load_fixture_file
+
+    try:
+        fixture = load_fixture_file(args.file)
+    except FixtureError as exc:
+        print(f"hamta-gateway: registry not changed: {exc}", file=sys.stderr)
+        return 1
+
+    async def load() -> None:
+        async with _registry(settings) as registry:
+            await registry.load(fixture)
+
+    asyncio.run(load())
+    print(f"loaded {len(fixture.people)} people, {len(fixture.sims)} SIMs, "
+          f"{len(fixture.devices)} devices")
+    return 0
+
+
+def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.normalize import parse_imei, parse_msisdn, to_ascii_digits
+
+    parse = {"imei": parse_imei, "msisdn": parse_msisdn,
+             "national-id": lambda v: to_ascii_digits(v).strip()}[args.kind]
+    value = parse(args.value)
+    if not value:
+        print(f"hamta-gateway: {args.value!r} is not a valid {args.kind}", file=sys.stderr)
+        return 1
+
+    async def show() -> dict[str, object] | None:
+        async with _registry(settings) as registry:
+            return await registry.show(args.kind, value)
+
+    record = asyncio.run(show())
+    if record is None:
+        print(f"hamta-gateway: no {args.kind} {args.value}", file=sys.stderr)
+        return 1
+    print(json.dumps(record, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.bench import bench
+
+    asyncio.run(bench(args.subscribers, sys.stdout))
+    return 0
+
+
+def _registry(settings: Settings):  # type: ignore[no-untyped-def]
+    from contextlib import asynccontextmanager
+
+    from gateway.app import connect_redis
+    from gateway.keys import Keys
+    from gateway.registry import RedisRegistry
+
+    @asynccontextmanager
+    async def opened():  # type: ignore[no-untyped-def]
+        redis = connect_redis(settings)
+        try:
+            yield RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions))
+        finally:
+            await redis.aclose()
+
+    return opened()
+
+
+def _required_password(settings: Settings) -> str:
+    if settings.smpp.password is None:
+        raise SettingsError("setting smpp.password (HAMTA_SMPP__PASSWORD): required, no default")
+    return settings.smpp.password.get_secret_value()
