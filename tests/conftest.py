@@ -1,0 +1,42 @@
+"""Shared fixtures: one private redis-server per test session, emptied before each test.
+
+``redis_server``  session-scoped :class:`RedisServer` (own directory, free port, AOF on);
+                  a test may ``kill()``/``restart()`` it: the next test gets it running again.
+``redis_url``     its URL, after FLUSHALL, so no test depends on what another left behind.
+``redis_client``  an async ``redis.asyncio.Redis`` on that URL (bytes replies), closed after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+import redis
+import redis.asyncio
+
+from gateway.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    if not redis_server.running:  # an earlier test killed or stopped it
+        redis_server.start()
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
+
+
+@pytest_asyncio.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=False)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -1,0 +1,82 @@
+"""Test harness: the demo registry, a key-echoing catalog, and a gateway wired to a simulator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.asyncio import Redis
+
+from flows.catalog import LANGUAGES, Catalog, default_catalog
+from gateway.app import Gateway
+from gateway.demo import DEMO_REGISTRY
+from gateway.fixtures import load_fixture_file
+from gateway.keys import Keys
+from gateway.registry import RedisRegistry
+from gateway.settings import Settings, load_settings
+from smpp.simulator import SmscSimulator
+
+SARA_NEW = "989361110003"  # active, owner 1583250689 (no national-ID cartable)
+SARA_OLD = "989351110002"  # expired, owner 1583250689
+SARA_DEVICE = "490154203237518"  # on SARA_OLD, detached
+ALI = "989121110001"  # national-ID cartable of 0499370899
+ALI_DEVICE = "355762052793235"  # in Ali's national-ID cartable
+RECYCLED = "989121110004"  # was Sara's, now owned by 0061234567
+RECYCLED_DEVICE = "353322110000115"  # Sara's device on RECYCLED (transferred)
+NEW_OWNER = "989191110006"  # 0061234567's active SIM
+ATTACHED_SIM = "989131110005"  # Sara's other active SIM
+ATTACHED_DEVICE = "353322110000222"
+HERE_DEVICE = "353322110000446"  # already on SARA_NEW
+CARTABLE_SIM = "989121110007"  # in 2276543213's national-ID cartable
+CARTABLE_OLD = "989351110008"  # 2276543213's expired SIM
+CARTABLE_DEVICE = "353322110000339"
+
+
+def key_catalog() -> Catalog:
+    """Each text renders as its key followed by its parameters: assertions read the key."""
+    real = default_catalog()
+    texts = {
+        lang: {
+            key: " ".join([key, *(f"{{{name}}}" for name in sorted(real.placeholders(lang, key)))])
+            for key in real.keys(lang)
+        }
+        for lang in LANGUAGES
+    }
+    return Catalog(texts)
+
+
+async def demo_registry(redis: Redis) -> RedisRegistry:
+    registry = RedisRegistry(redis, Keys())
+    await registry.load(load_fixture_file(DEMO_REGISTRY))
+    return registry
+
+
+def gateway_settings(redis_url: str, smsc_port: int, **sections: dict[str, Any]) -> Settings:
+    base = load_settings()
+    merged: dict[str, Any] = {
+        "smpp": {**base.smpp.model_dump(), "port": smsc_port, "password": "secret",
+                 "enquire_link_seconds": 5, "reconnect_min_seconds": 0.05,
+                 "reconnect_max_seconds": 0.5, "response_timeout_seconds": 2},
+        "redis": {**base.redis.model_dump(), "url": redis_url, "lease_seconds": 3},
+        "http": {**base.http.model_dump(), "port": 0},
+        "service": base.service.model_dump(),
+    }
+    for section, values in sections.items():
+        merged[section] = {**merged.get(section, {}), **values}
+    return load_settings(**merged)
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(
+    redis_url: str, **sections: dict[str, Any]
+) -> AsyncIterator[tuple[Gateway, SmscSimulator]]:
+    async with SmscSimulator(port=0, system_id="hamta", password="secret") as sim:
+        gateway = Gateway(gateway_settings(redis_url, sim.port, **sections))
+        await gateway.registry.load(load_fixture_file(DEMO_REGISTRY))
+        await gateway.start()
+        try:
+            await sim.wait_bound()
+            yield gateway, sim
+        finally:
+            await gateway.stop()
