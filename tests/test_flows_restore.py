@@ -1,0 +1,211 @@
+"""The restore dialog, driven directly (no SMPP): every branch as a table of turns.
+
+Replies are rendered by a catalog whose texts are their keys, so each row lists the keys a
+subscriber sees. The registry is the real Redis one, loaded with the demo registry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from flows.dialog import Dialog
+from flows.dialog_types import FlowConfig, Reply
+from flows.session import Subscriber
+from tests.harness import (
+    ALI, ALI_DEVICE, ATTACHED_DEVICE, ATTACHED_SIM, CARTABLE_DEVICE, CARTABLE_OLD, CARTABLE_SIM,
+    HERE_DEVICE, NEW_OWNER, RECYCLED, RECYCLED_DEVICE, SARA_DEVICE, SARA_NEW, SARA_OLD,
+    demo_registry, key_catalog,
+)
+
+CONFIG = FlowConfig()
+T0 = 1_800_000_000.0
+
+
+@dataclass
+class Chat:
+    """One subscriber talking to the dialog; `{code}` in an input is the last code received."""
+
+    dialog: Dialog
+    subscriber: Subscriber
+    now: float = T0
+    code: str = ""
+    seen: list[list[str]] = field(default_factory=list)
+
+    async def say(self, text: str, after: float = 1.0) -> list[str]:
+        self.now += after
+        text = text.replace("{code}", self.code)
+        replies = await self.dialog.handle(self.subscriber, text, f"m{len(self.seen)}", self.now)
+        self._remember_code(replies)
+        keys = [reply.text.split()[0] for reply in replies]
+        self.seen.append(keys)
+        return keys
+
+    def _remember_code(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            if reply.kind == "code":
+                self.code = re.findall(r"[0-9]{6}", reply.text)[0]
+
+
+@pytest.fixture
+async def registry(redis_url: str):  # type: ignore[no-untyped-def]
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    yield await demo_registry(redis)
+    await redis.aclose()
+
+
+def chat(registry, msisdn: str, config: FlowConfig = CONFIG) -> Chat:  # type: ignore[no-untyped-def]
+    return Chat(Dialog(registry, config, key_catalog()), Subscriber(msisdn=msisdn))
+
+
+CODE = "{code}"
+TABLE = [
+    ("restore into the requester's SIM cartable", SARA_NEW,
+     [("1", ["ask_imei"]), (SARA_DEVICE, ["ask_old_number"]), ("09351110002", ["code_restore"]),
+      (CODE, ["restored_to_sim"])]),
+    ("first message is an IMEI, Persian digits and dashes", SARA_NEW,
+     [("۴۹۰۱۵۴-۲۰۳۲۳۷-۵۱۸", ["ask_old_number"]), ("+98 935 111 0002", ["code_restore"]),
+      (CODE, ["restored_to_sim"])]),
+    ("into the owner's national-ID cartable", CARTABLE_SIM,
+     [("بازیابی", ["ask_imei"]), (CARTABLE_DEVICE, ["ask_old_number"]), ("09351110008", ["code_restore"]),
+      (CODE, ["restored_to_national_id"])]),
+    ("R2: own national-ID cartable", ALI,
+     [("1", ["ask_imei"]), (ALI_DEVICE, ["ask_old_number"]), ("09121110001", ["in_own_national_id_cartable"]),
+      ("x", ["menu"])]),
+    ("someone else's national-ID device is a generic mismatch", SARA_NEW,
+     [(ALI_DEVICE, ["ask_old_number"]), ("09121110001", ["mismatch"])]),
+    ("already in this SIM's cartable", SARA_NEW,
+     [(HERE_DEVICE, ["ask_old_number"]), ("09361110003", ["already_here"])]),
+    ("still attached to another active SIM of the owner", SARA_NEW,
+     [(ATTACHED_DEVICE, ["ask_old_number"]), ("09131110005", ["still_in_other_cartable"])]),
+    ("a recycled number's new owner cannot pull the old owner's device", NEW_OWNER,
+     [(RECYCLED_DEVICE, ["ask_old_number"]), ("09121110004", ["mismatch"])]),
+    ("the previous owner can, from her own SIM", SARA_NEW,
+     [(RECYCLED_DEVICE, ["ask_old_number"]), ("09121110004", ["code_restore"]), (CODE, ["restored_to_sim"])]),
+    ("wrong old number, then right", SARA_NEW,
+     [(SARA_DEVICE, ["ask_old_number"]), ("09121110004", ["mismatch"]), (SARA_DEVICE, ["ask_old_number"]),
+      ("09351110002", ["code_restore"])]),
+    ("unknown IMEI is a mismatch only after the old number", SARA_NEW,
+     [("353322110000552", ["ask_old_number"]), ("09351110002", ["mismatch"])]),
+    ("expired requester SIM", SARA_OLD, [("1", ["requester_not_eligible"])]),
+    ("unknown requester", "989990000001", [(SARA_DEVICE, ["requester_not_eligible"])]),
+    ("IMEI with a wrong check digit", SARA_NEW,
+     [("1", ["ask_imei"]), ("490154203237519", ["imei_checksum"]), ("12345", ["imei_length"]),
+      ("hello", ["too_many_invalid"]), ("x", ["menu"])]),
+    ("invalid numbers", SARA_NEW,
+     [(SARA_DEVICE, ["ask_old_number"]), ("02188776655", ["number_invalid"]),
+      ("0912", ["number_invalid"]), ("abc", ["too_many_invalid"])]),
+    ("three mismatches end the session", SARA_NEW,
+     [(SARA_DEVICE, ["ask_old_number"]), ("09121110004", ["mismatch"]), (SARA_DEVICE, ["ask_old_number"]),
+      ("09121110004", ["mismatch"]), (SARA_DEVICE, ["ask_old_number"]), ("09121110004", ["mismatch_final"])]),
+    ("wrong codes", SARA_NEW,
+     [(SARA_DEVICE, ["ask_old_number"]), ("09351110002", ["code_restore"]), ("123456", ["code_wrong"]),
+      ("12", ["code_malformed"]), (CODE, ["restored_to_sim"])]),
+    ("resend with دوباره, at most three codes", SARA_NEW,
+     [(SARA_DEVICE, ["ask_old_number"]), ("09351110002", ["code_restore"]), ("دوباره", ["code_restore"]),
+      ("again", ["code_restore"]), ("AGAIN", ["code_resend_limit"])]),
+    ("again outside the code step", SARA_NEW, [("1", ["ask_imei"]), ("دوباره", ["nothing_to_resend"])]),
+    ("cancel anywhere", SARA_NEW,
+     [(SARA_DEVICE, ["ask_old_number"]), ("لغو", ["cancelled"]), ("09351110002", ["menu"])]),
+    ("cancel with 0 in Persian digits", SARA_NEW, [("1", ["ask_imei"]), ("۰", ["cancelled"])]),
+    ("help for the current step", SARA_NEW,
+     [("1", ["ask_imei"]), ("راهنما", ["help_ask_imei"]), (SARA_DEVICE, ["ask_old_number"]),
+      ("?", ["help_ask_old_number"])]),
+    ("menu and help without a session", SARA_NEW,
+     [("salam", ["menu"]), ("3", ["help"]), ("؟", ["help"]), ("2", ["password_by_portal"])]),
+    ("language switch keeps the session", SARA_NEW,
+     [("1", ["ask_imei"]), ("EN", ["language_set"]), (SARA_DEVICE, ["ask_old_number"]),
+      ("fa", ["language_set"])]),
+]
+
+
+@pytest.mark.parametrize(("title", "msisdn", "turns"), TABLE, ids=[row[0] for row in TABLE])
+async def test_restore_dialog(registry, title: str, msisdn: str, turns) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, msisdn)
+    for text, expected in turns:
+        assert await talk.say(text) == expected, f"after {text!r} in {talk.seen}"
+
+
+async def test_confirmed_restore_moves_the_device_once(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    for text in ("1", SARA_DEVICE, "09351110002"):
+        await talk.say(text)
+    before_confirm = talk.subscriber.model_copy(deep=True)
+    assert await talk.say(CODE) == ["restored_to_sim"]
+    # The confirming message is processed again from the same state (its commit was lost).
+    talk.subscriber = before_confirm
+    assert await talk.say(CODE) == ["restored_to_sim"]
+    device = await registry.device(SARA_DEVICE)
+    assert (device.sim, device.registered_owner) == (SARA_NEW, "1583250689")
+    audit = await registry._redis.xrange(registry._keys.audit())
+    assert [entry["action"] for _, entry in audit].count("restore_device") == 1
+
+
+async def test_no_registry_change_before_the_code(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    for text in ("1", SARA_DEVICE, "09351110002", "111111"):
+        await talk.say(text)
+    device = await registry.device(SARA_DEVICE)
+    assert device.sim == SARA_OLD
+
+
+async def test_registry_changed_meanwhile_is_a_conflict(registry) -> None:  # type: ignore[no-untyped-def]
+    first, second = chat(registry, SARA_NEW), chat(registry, RECYCLED)
+    for text in (RECYCLED_DEVICE, "09121110004"):
+        await first.say(text)
+    await registry._redis.hset(registry._keys.device(RECYCLED_DEVICE), "sim", ATTACHED_SIM)
+    assert await first.say(CODE) == ["restore_conflict"]
+    assert second.seen == []
+
+
+async def test_expired_code(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    for text in (SARA_DEVICE, "09351110002"):
+        await talk.say(text)
+    assert await talk.say(CODE, after=CONFIG.code_ttl_seconds + 1) == ["code_expired"]
+    assert await talk.say("دوباره") == ["code_restore"]
+    assert await talk.say(CODE) == ["restored_to_sim"]
+
+
+async def test_idle_session_starts_afresh_and_says_so(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    await talk.say(SARA_DEVICE)
+    assert await talk.say("09351110002", after=CONFIG.session_idle_seconds + 1) == [
+        "session_expired", "menu"]
+    assert talk.subscriber.session is None
+
+
+async def test_lockout_after_five_strikes_in_a_day(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    outcomes = []
+    for _ in range(5):
+        outcomes += await talk.say(SARA_DEVICE) + await talk.say("09121110004")
+    assert outcomes[-1] == "locked"
+    assert await talk.say("1") == ["locked"]
+    assert await talk.say("1", after=CONFIG.lockout_seconds) == ["ask_imei"]
+
+
+async def test_strikes_older_than_the_window_do_not_count(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    for _ in range(4):
+        await talk.say(SARA_DEVICE)
+        await talk.say("09121110004", after=CONFIG.lockout_seconds / 4)
+    assert "locked" not in sum(talk.seen, [])
+
+
+async def test_code_is_stored_only_hashed(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    for text in (SARA_DEVICE, "09351110002"):
+        await talk.say(text)
+    assert talk.code and talk.code[0] != "0"
+    assert talk.code not in talk.subscriber.model_dump_json()
+
+
+async def test_real_catalog_replies_are_persian_by_default(registry) -> None:  # type: ignore[no-untyped-def]
+    dialog = Dialog(registry, CONFIG)
+    replies = await dialog.handle(Subscriber(msisdn=SARA_NEW), "1", "m1", T0)
+    assert "IMEI" in replies[0].text and "۱۵" in replies[0].text
