@@ -41,7 +41,8 @@ class MoIntake:
                 await self._receipts.on_receipt(deliver)
             else:
                 await self._store_mo(deliver)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
+            # redis-py lets some socket errors through unwrapped, hence OSError too.
             log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
             return SmppCommandStatus.ESME_RX_T_APPN
         return SmppCommandStatus.ESME_ROK

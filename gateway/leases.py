@@ -77,6 +77,12 @@ class PartitionLeases:
 
     def _apply(self, partition: int, held: bool, start_partition: PartitionTask) -> None:
         task = self._tasks.get(partition)
+        if held and task is not None and task.done():
+            # A partition's work must never stop while we hold it: restart a crashed task.
+            log.error("partition %d task ended (%r); restarting it", partition,
+                      task.exception() if not task.cancelled() else "cancelled")
+            del self._tasks[partition]
+            task = None
         if held and task is None:
             self._tasks[partition] = asyncio.create_task(start_partition(partition))
             log.info("took partition %d", partition)

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from flows.normalize import mask_msisdn
 from gateway.keys import OUTBOUND_GROUP, Keys
 from gateway.messages import OutboundMessage
-from gateway.streams import Entry, consume
+from gateway.streams import Entry, consume, retrying
 from smpp.client import SmppClient, SubmitFailed
 from smpp.status import Outcome, classify
 from smpp.submit import Addressing, build_parts
@@ -60,8 +60,8 @@ class ReplySender:
             if not await self._send(message, stopping):
                 return  # stopping mid-send: the entry stays pending and is sent after a restart
         except Rejected as exc:
-            await self._dead_letter(message, fields["message"], str(exc))
-        await self._done(stream, entry_id)
+            await retrying(lambda: self._dead_letter(message, fields["message"], str(exc)), stopping)
+        await retrying(lambda: self._done(stream, entry_id), stopping)
 
     async def _dead_letter(self, message: OutboundMessage, raw: str, reason: str) -> None:
         log.error("reply to %s rejected by the SMSC: %s", mask_msisdn(message.recipient), reason)

@@ -40,10 +40,10 @@ async def consume(
     block_ms: int = 500,
 ) -> None:
     """Hand each entry to `handle` in order until `stopping` is set; `handle` acknowledges."""
-    await _retrying(lambda: ensure_group(redis, stream, group), stopping)
+    await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
     while not stopping.is_set():
-        reply = await _retrying(
+        reply = await retrying(
             lambda: redis.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
                                      block=None if cursor == "0" else block_ms),
             stopping,
@@ -57,12 +57,13 @@ async def consume(
             await handle(entry)
 
 
-async def _retrying(call: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T | None:
+async def retrying(call: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T | None:
+    """Call until Redis answers, backing off; None only when `stopping` is set first."""
     delay = 0.05
     while not stopping.is_set():
         try:
             return await call()
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             log.warning("Redis unavailable (%s); retrying in %.2fs", type(exc).__name__, delay)
             try:
                 await asyncio.wait_for(stopping.wait(), delay)

@@ -14,13 +14,12 @@ import time
 from importlib.resources import files
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from flows.dialog import Dialog
 from flows.normalize import mask_msisdn
 from gateway.keys import INBOUND_GROUP, Keys
 from gateway.messages import InboundMessage, OutboundMessage
-from gateway.streams import Entry, consume
+from gateway.streams import Entry, consume, retrying
 from gateway.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 
 log = logging.getLogger("gateway.worker")
@@ -53,17 +52,24 @@ class TurnWorker:
         await consume(self._redis, stream, INBOUND_GROUP, handle, stopping)
 
     async def _until_done(self, partition: int, entry: Entry, stopping: asyncio.Event) -> None:
-        delay = 0.05
-        while True:
-            try:
-                await self.turn(partition, entry)
-                return
-            except RedisError as exc:
-                log.warning("turn postponed, Redis unavailable (%s)", type(exc).__name__)
-            if stopping.is_set():
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        """Retry while Redis is away; a message that breaks the dialog is dead-lettered."""
+        try:
+            await retrying(lambda: self.turn(partition, entry), stopping)
+        except LeaseLost:
+            raise
+        except Exception:
+            log.exception("turn failed; inbound entry %s moved to the dead letters", entry[0])
+            await retrying(lambda: self._dead_letter(partition, entry), stopping)
+
+    async def _dead_letter(self, partition: int, entry: Entry) -> None:
+        entry_id, fields = entry
+        stream = self._keys.inbound(partition)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(self._keys.dead_letters(), {**fields, "inbound_id": entry_id},
+                      maxlen=100_000, approximate=True)
+            pipe.xack(stream, INBOUND_GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            await pipe.execute()
 
     async def turn(self, partition: int, entry: Entry) -> None:
         entry_id, fields = entry

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from aiosmpplib import DeliverSm, SubmitSm, SubmitSmResp
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 log = logging.getLogger("smpp.receipts")
 
@@ -31,7 +32,11 @@ class ReceiptCorrelator(ABC):
         """Remember an accepted part; its `log_id` is the outbound id, `extra_data` "part/parts"."""
         part, _, parts = submit.extra_data.partition("/")
         target = ReceiptTarget(submit.log_id, int(part or 1), int(parts or 1))
-        await self.remember(response.message_id, target)
+        try:
+            await self.remember(response.message_id, target)
+        except (RedisError, OSError) as exc:
+            # The part was accepted; only its receipt will go unmatched. Never drop the link.
+            log.warning("receipt correlation not stored (%s)", type(exc).__name__)
 
     @abstractmethod
     async def remember(self, smsc_message_id: str, target: ReceiptTarget) -> None: ...
