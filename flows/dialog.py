@@ -13,6 +13,7 @@ from flows.catalog import Catalog, default_catalog
 from flows.dialog_types import FlowConfig, Reply, Turn
 from flows.normalize import normalize_text, to_ascii_digits
 from flows.ports import RegistryPort
+from flows.password import PasswordFlow
 from flows.restore import RestoreFlow
 from flows.session import Session, Subscriber
 
@@ -44,7 +45,8 @@ class Dialog:
         self._config = config
         self._catalog = catalog or default_catalog()
         self._restore = RestoreFlow(registry)
-        self._flows: dict[str, Flow] = {self._restore.name: self._restore}
+        self._password = PasswordFlow(registry)
+        self._flows: dict[str, Flow] = {flow.name: flow for flow in (self._restore, self._password)}
 
     async def handle(
         self, subscriber: Subscriber, text: str, message_id: str, now: float
@@ -81,7 +83,7 @@ class Dialog:
         elif _looks_like_imei(turn.text):
             await self._restore.start(turn, first_input=turn.text)
         elif word in PASSWORD_WORDS:
-            turn.say("password_by_portal")
+            await self._password.start(turn)
         elif word in MENU_HELP_WORDS:
             turn.say("help")
         else:

@@ -48,6 +48,24 @@ class RestoreMove:
     message_id: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    national_id: str
+    birth_date: str  # Jalali, "YYYY/MM/DD"
+    cartable_sims: tuple[str, ...] | None  # None: no national-ID cartable
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChange:
+    """A confirmed password recovery for `national_id`, asked from `requester` (R3, R5)."""
+
+    national_id: str
+    requester: str
+    add_requester: bool
+    operation_id: str = ""
+    message_id: str = ""
+
+
 class MoveResult(StrEnum):
     APPLIED = "applied"
     ALREADY_APPLIED = "already_applied"
@@ -65,4 +83,13 @@ class RegistryPort(Protocol):
 
     async def restore_device(self, move: RestoreMove) -> MoveResult:
         """Apply `move` atomically, once per `move.operation_id`."""
+        ...
+
+    async def person(self, national_id: str) -> PersonRecord | None: ...
+
+    async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]:
+        """Add the requester's SIM if asked and set the new password (hashed by the registry),
+        atomically, once per operation; returns the outcome and the cartable's device count.
+        Run again for the same operation it only replaces the password, so the password a
+        retried turn texts is the one that works."""
         ...

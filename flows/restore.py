@@ -7,19 +7,16 @@ fires the transition it decides on. The session is added to the machine for one 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from enum import Enum
-
-from transitions import Machine
 
 from flows import guards
 from flows.confirmation import CodeCheck, check_code, forget_code, send_code
 from flows.dialog_types import Turn
+from flows.machine_flow import Handler, MachineFlow, Position
 from flows.normalize import imei_problem, mask_msisdn, parse_imei, parse_msisdn
 from flows.ports import MoveResult, RegistryPort, RestoreMove
 from flows.restore_rules import Verdict, decide, requester_owner
-from flows.session import Session
 
 FLOW = "restore"
 
@@ -30,41 +27,28 @@ class RestoreState(Enum):
     ASK_CODE = "ask_code"
 
 
-TRANSITIONS = [
-    {"trigger": "imei_given", "source": RestoreState.ASK_IMEI, "dest": RestoreState.ASK_OLD_NUMBER},
-    {"trigger": "rules_passed", "source": RestoreState.ASK_OLD_NUMBER, "dest": RestoreState.ASK_CODE},
-    {"trigger": "start_over", "source": "*", "dest": RestoreState.ASK_IMEI},
-]
-
 VERDICT_TEXT = {
     Verdict.IN_OWN_NATIONAL_ID_CARTABLE: "in_own_national_id_cartable",
     Verdict.ALREADY_HERE: "already_here",
     Verdict.STILL_IN_OTHER_CARTABLE: "still_in_other_cartable",
 }
 
-STEP_HELP = {state: f"help_{state.value}" for state in RestoreState}
 
-
-class _Position:
-    """The object `transitions` drives: only the state, copied back into the session."""
-
-    def __init__(self, state: RestoreState) -> None:
-        self.state = state
-
-
-class RestoreFlow:
+class RestoreFlow(MachineFlow):
     name = FLOW
+    States = RestoreState
+    TRANSITIONS = [
+        {"trigger": "imei_given", "source": RestoreState.ASK_IMEI, "dest": RestoreState.ASK_OLD_NUMBER},
+        {"trigger": "rules_passed", "source": RestoreState.ASK_OLD_NUMBER, "dest": RestoreState.ASK_CODE},
+        {"trigger": "start_over", "source": "*", "dest": RestoreState.ASK_IMEI},
+    ]
 
     def __init__(self, registry: RegistryPort) -> None:
         self._registry = registry
-        self._machine = Machine(
-            model=None,
-            states=RestoreState,
-            transitions=TRANSITIONS,
-            initial=RestoreState.ASK_IMEI,
-            auto_transitions=False,
-        )
-        self._handlers: dict[RestoreState, Callable[[Turn, _Position], Awaitable[None]]] = {
+        super().__init__()
+
+    def handlers(self) -> dict[Enum, Handler]:
+        return {
             RestoreState.ASK_IMEI: self._on_imei,
             RestoreState.ASK_OLD_NUMBER: self._on_old_number,
             RestoreState.ASK_CODE: self._on_code,
@@ -75,44 +59,29 @@ class RestoreFlow:
         if await requester_owner(self._registry, turn.subscriber.msisdn) is None:
             turn.say("requester_not_eligible")
             return
-        turn.subscriber.session = Session(
-            flow=FLOW, state=RestoreState.ASK_IMEI.value, started_at=turn.now, last_seen=turn.now
-        )
+        self.open_session(turn)
         if first_input is None:
             turn.say("ask_imei")
         else:
             await self.handle(turn)
 
-    async def handle(self, turn: Turn) -> None:
-        position = _Position(RestoreState(turn.session.state))
-        self._machine.add_model(position, initial=position.state)
-        try:
-            await self._handlers[position.state](turn, position)
-        finally:
-            self._machine.remove_model(position)
-        if turn.subscriber.session is not None:
-            turn.session.state = position.state.value
-
-    def help_key(self, session: Session) -> str:
-        return STEP_HELP[RestoreState(session.state)]
-
     def resend(self, turn: Turn) -> None:
-        if RestoreState(turn.session.state) is not RestoreState.ASK_CODE:
+        if not self.in_state(turn.session, RestoreState.ASK_CODE):
             turn.say("nothing_to_resend")
             return
         send_code(turn, "code_restore", imei_tail=turn.session.imei[-4:])
 
-    async def _on_imei(self, turn: Turn, position: _Position) -> None:
+    async def _on_imei(self, turn: Turn, position: Position) -> None:
         imei = parse_imei(turn.text)
         if imei is None:
             problem = imei_problem(turn.text) or "length"
             guards.invalid_input(turn, f"imei_{problem}")
             return
         turn.session.imei, turn.session.invalid_inputs = imei, 0
-        position.trigger("imei_given")  # type: ignore[attr-defined]
+        position.fire("imei_given")
         turn.say("ask_old_number")
 
-    async def _on_old_number(self, turn: Turn, position: _Position) -> None:
+    async def _on_old_number(self, turn: Turn, position: Position) -> None:
         old = parse_msisdn(turn.text)
         if old is None:
             guards.invalid_input(turn, "number_invalid")
@@ -132,14 +101,14 @@ class RestoreFlow:
             session.pending_move = {k: v for k, v in asdict(decision.move).items() if v}
             session.operation_id = secrets.token_hex(12)
             if send_code(turn, "code_restore", imei_tail=session.imei[-4:]):
-                position.trigger("rules_passed")  # type: ignore[attr-defined]
+                position.fire("rules_passed")
 
-    def _mismatch(self, turn: Turn, position: _Position) -> None:
+    def _mismatch(self, turn: Turn, position: Position) -> None:
         if guards.strike(turn):
-            position.trigger("start_over")  # type: ignore[attr-defined]
+            position.fire("start_over")
             turn.say("mismatch", left=guards.attempts_left(turn))
 
-    async def _on_code(self, turn: Turn, position: _Position) -> None:
+    async def _on_code(self, turn: Turn, position: Position) -> None:
         outcome = check_code(turn, turn.text)
         if outcome is CodeCheck.MALFORMED:
             guards.invalid_input(turn, "code_malformed")

@@ -21,6 +21,10 @@ class Session(BaseModel):
     # restore
     imei: str = ""
     old_msisdn: str = ""
+    # password
+    national_id: str = ""
+    birth_date: str = ""
+    add_requester: bool = False
     # confirmation code: only the salted hash is ever stored
     code_hash: str = ""
     code_salt: str = ""

@@ -6,14 +6,18 @@ The Redis registry keeps every record under the `{reg}` hash tag; a restore is o
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
-from flows.ports import DeviceRecord, MoveResult, RestoreMove, SimRecord
+from flows.ports import (
+    DeviceRecord, MoveResult, PasswordChange, PersonRecord, RestoreMove, SimRecord,
+)
 from gateway.fixtures import Fixture
 from gateway.keys import Keys
 from gateway.passwords import hash_password
@@ -36,6 +40,12 @@ class Registry(ABC):
     async def restore_device(self, move: RestoreMove) -> MoveResult: ...
 
     @abstractmethod
+    async def person(self, national_id: str) -> PersonRecord | None: ...
+
+    @abstractmethod
+    async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]: ...
+
+    @abstractmethod
     async def load(self, fixture: Fixture) -> None:
         """Replace the whole registry with `fixture`, atomically."""
 
@@ -47,9 +57,8 @@ class RedisRegistry(Registry):
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._restore = redis.register_script(
-            files("gateway").joinpath("restore_device.lua").read_text(encoding="utf-8")
-        )
+        self._restore = _script(redis, "restore_device.lua")
+        self._recover_password = _script(redis, "recover_password.lua")
 
     async def sim(self, msisdn: str) -> SimRecord | None:
         record = await self._redis.hgetall(self._keys.sim(msisdn))
@@ -82,6 +91,26 @@ class RedisRegistry(Registry):
             move.requester, move.message_id, OPERATION_TTL_SECONDS, move.operation_id,
         ]
         return MoveResult(await self._restore(keys=keys, args=args))
+
+    async def person(self, national_id: str) -> PersonRecord | None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._keys.person(national_id), "birth_date", "cartable")
+            pipe.smembers(self._keys.cartable(national_id))
+            (birth_date, cartable), sims = await pipe.execute()
+        if birth_date is None:
+            return None
+        return PersonRecord(national_id, birth_date, tuple(sorted(sims)) if cartable else None)
+
+    async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]:
+        # scrypt is deliberately slow (~50 ms): hash off the event loop.
+        k, nid = self._keys, change.national_id
+        keys = [k.person(nid), k.cartable(nid), k.operation(change.operation_id), k.audit(),
+                k.national_id_devices(nid)]
+        args = [nid, change.requester, "1" if change.add_requester else "0",
+                await asyncio.to_thread(hash_password, new_password), OPERATION_TTL_SECONDS, change.message_id,
+                change.operation_id]
+        result, devices = await self._recover_password(keys=keys, args=args)
+        return MoveResult(result), int(devices)
 
     async def load(self, fixture: Fixture) -> None:
         old = await self._existing_keys()
@@ -167,6 +196,10 @@ class RedisRegistry(Registry):
             if person.get("cartable") else None
         )
         return shown
+
+
+def _script(redis: Redis, name: str) -> AsyncScript:
+    return redis.register_script(files("gateway").joinpath(name).read_text(encoding="utf-8"))
 
 
 def _audit(action: str, **fields: str) -> dict[str, str]:

@@ -65,6 +65,8 @@ class ReplySender:
 
     async def _dead_letter(self, message: OutboundMessage, raw: str, reason: str) -> None:
         log.error("reply to %s rejected by the SMSC: %s", mask_msisdn(message.recipient), reason)
+        if message.kind != "reply":  # codes and passwords are never kept
+            raw = message.model_copy(update={"text": "[redacted]"}).model_dump_json()
         await self._redis.xadd(self._keys.dead_letters(), {"message": raw, "reason": reason},
                                maxlen=100_000, approximate=True)
 

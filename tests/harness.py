@@ -31,6 +31,14 @@ HERE_DEVICE = "353322110000446"  # already on SARA_NEW
 CARTABLE_SIM = "989121110007"  # in 2276543213's national-ID cartable
 CARTABLE_OLD = "989351110008"  # 2276543213's expired SIM
 CARTABLE_DEVICE = "353322110000339"
+# password recovery (R3, R5, R6)
+ALI_ID = "0499370899"  # born 1365/04/12; ALI is usable in his cartable: new password only
+LOST_SIM_ID = "5512345672"  # born 1368/02/20; only cartable SIM expired; 2 devices
+LOST_SIM_NEW = "989121110010"
+TRANSFERRED_ID = "6623456783"  # born 1359/09/30; only cartable SIM transferred; 1 device
+TRANSFERRED_NEW = "989131110012"
+R6_ID = "7734567894"  # born 1380/12/29; one cartable SIM expired, 09121110014 still usable
+R6_NEW = "989191110015"
 
 
 def key_catalog() -> Catalog:

@@ -116,7 +116,7 @@ TABLE = [
      [("1", ["ask_imei"]), ("راهنما", ["help_ask_imei"]), (SARA_DEVICE, ["ask_old_number"]),
       ("?", ["help_ask_old_number"])]),
     ("menu and help without a session", SARA_NEW,
-     [("salam", ["menu"]), ("3", ["help"]), ("؟", ["help"]), ("2", ["password_by_portal"])]),
+     [("salam", ["menu"]), ("3", ["help"]), ("؟", ["help"]), ("2", ["ask_national_id"])]),
     ("language switch keeps the session", SARA_NEW,
      [("1", ["ask_imei"]), ("EN", ["language_set"]), (SARA_DEVICE, ["ask_old_number"]),
       ("fa", ["language_set"])]),

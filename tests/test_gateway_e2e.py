@@ -141,3 +141,22 @@ async def test_redis_down_mo_refused_temporarily_then_recovered(
             redis_server.restart()
         # The SMSC retries; the session survived the restart (AOF) and the dialog goes on.
         assert await sara.text(SARA_DEVICE) == fa("ask_old_number")
+
+
+async def test_password_recovery_end_to_end(redis_url: str) -> None:
+    from gateway.passwords import verify_password
+    from tests.harness import LOST_SIM_ID, LOST_SIM_NEW
+
+    async with running_gateway(redis_url) as (gateway, sim):
+        person = Subscriber(sim, LOST_SIM_NEW)
+        assert await person.text("رمز") == fa("ask_national_id")
+        assert await person.text("۵۵۱-۲۳۴۵۶۷-۲") == fa("ask_birth_date")
+        assert (await person.text("۱۳۶۸/۰۲/۲۰")).startswith("کد تایید همتا")
+        assert await person.text("{code}") == fa("password_reset_sim_added", devices=2)
+        password_sms = await person.reply()
+        password = password_sms.split(":")[1].split()[0]
+        stored = await gateway.redis.hget(gateway.keys.person(LOST_SIM_ID), "password_hash")
+        assert verify_password(password, stored)
+        assert {mt.destination for mt in sim.mt_log} == {LOST_SIM_NEW}
+        shown = await gateway.registry.show("national-id", LOST_SIM_ID)
+        assert LOST_SIM_NEW in shown["cartable"]["sims"] and shown["cartable"]["device_count"] == 2

@@ -1,0 +1,67 @@
+"""What every flow shares: a `transitions` machine over an Enum of states, handlers per state.
+
+A subclass declares `name`, `States`, `TRANSITIONS` and `handlers()`; `handle` adds the
+session's position to the machine for one message and copies the new state back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, ClassVar
+
+from transitions import Machine
+
+from flows.dialog_types import Turn
+from flows.session import Session
+
+Handler = Callable[[Turn, "Position"], Awaitable[None]]
+
+
+class Position:
+    """The object `transitions` drives: only the state, copied back into the session."""
+
+    def __init__(self, state: Enum) -> None:
+        self.state = state
+
+    def fire(self, trigger: str) -> None:
+        self.trigger(trigger)  # type: ignore[attr-defined]  # added by the machine
+
+
+class MachineFlow:
+    name: ClassVar[str]
+    States: ClassVar[type[Enum]]
+    TRANSITIONS: ClassVar[list[dict[str, Any]]]
+
+    def __init__(self) -> None:
+        first = next(iter(self.States))
+        self._first = first
+        self._machine = Machine(
+            model=None, states=self.States, transitions=self.TRANSITIONS, initial=first,
+            auto_transitions=False,
+        )
+        self._handlers = self.handlers()
+
+    def handlers(self) -> dict[Enum, Handler]:
+        raise NotImplementedError
+
+    def open_session(self, turn: Turn) -> None:
+        turn.subscriber.session = Session(
+            flow=self.name, state=self._first.value, started_at=turn.now, last_seen=turn.now
+        )
+
+    async def handle(self, turn: Turn) -> None:
+        position = Position(self.States(turn.session.state))
+        self._machine.add_model(position, initial=position.state)
+        try:
+            await self._handlers[position.state](turn, position)
+        finally:
+            self._machine.remove_model(position)
+        if turn.subscriber.session is not None:
+            turn.session.state = position.state.value
+
+    def help_key(self, session: Session) -> str:
+        return f"help_{session.state}"
+
+    def in_state(self, session: Session, state: Enum) -> bool:
+        return self.States(session.state) is state

@@ -1,0 +1,183 @@
+"""`hamta-gateway bench`: complete restore dialogs over SMPP, and a bare aiosmpplib echo ESME
+measured against the same simulator in the same run, so the figures compare as a ratio.
+
+Each simulated subscriber owns one detached device and walks the whole dialog: menu choice,
+IMEI, old number, confirmation code (4 turns). A turn's latency runs from the simulator
+sending the MO to it recording the complete (reassembled) reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from aiosmpplib import ESME, AbstractHook, DeliverSm, PhoneNumber, SmppMessage, SubmitSm
+from aiosmpplib.log import WARNING
+
+from gateway.app import Gateway
+from gateway.fixtures import parse_fixture
+from gateway.redis_server import RedisServer
+from gateway.settings import load_settings
+from smpp.simulator import SmscSimulator
+
+SHORTCODE = "7777"
+CODE = re.compile(r"\b[1-9][0-9]{5}\b")
+
+
+@dataclass
+class Run:
+    turns: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def turns_per_second(self) -> float:
+        return self.turns / self.seconds
+
+    def percentile(self, p: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
+
+
+def bench_fixture(count: int) -> dict[str, list[dict[str, str]]]:
+    people, sims, devices = [], [], []
+    for i in range(count):
+        nid = _national_id(i + 1)
+        people.append({"national_id": nid, "birth_date": "1370/01/01"})
+        sims.append({"msisdn": _old(i), "owner": nid, "status": "expired"})
+        sims.append({"msisdn": _new(i), "owner": nid, "status": "active"})
+        devices.append({"imei": _imei(i), "sim": _old(i), "registered_owner": nid})
+    return {"people": people, "sims": sims, "devices": devices}
+
+
+def _old(i: int) -> str:
+    return f"0935{i:07d}"
+
+
+def _new(i: int) -> str:
+    return f"0936{i:07d}"
+
+
+def _national_id(i: int) -> str:
+    first = f"{i:09d}"
+    r = sum(int(d) * (10 - k) for k, d in enumerate(first)) % 11
+    return first + str(r if r < 2 else 11 - r)
+
+
+def _imei(i: int) -> str:
+    body = f"35{i:012d}"
+    total = 0
+    for k, d in enumerate(reversed(body)):
+        v = int(d) * (2 if k % 2 == 0 else 1)
+        total += v - 9 if v > 9 else v
+    return body + str((10 - total % 10) % 10)
+
+
+async def _timed(sim: SmscSimulator, msisdn: str, text: str, latencies: list[float]) -> str:
+    started = time.perf_counter()
+    await sim.send_mo(msisdn, SHORTCODE, text, timeout=30)
+    reply = await sim.await_mt(msisdn, timeout=30)
+    latencies.append(time.perf_counter() - started)
+    return reply.text
+
+
+async def _dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
+    msisdn = "98" + _new(i)[1:]
+    await _timed(sim, msisdn, "1", latencies)
+    await _timed(sim, msisdn, _imei(i), latencies)
+    code = CODE.search(await _timed(sim, msisdn, _old(i), latencies))
+    assert code is not None, "no confirmation code in the reply"
+    done = await _timed(sim, msisdn, code.group(), latencies)
+    assert "منتقل شد" in done, done
+
+
+async def _echo_dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
+    msisdn = "98" + _new(i)[1:]
+    for text in ("1", _imei(i), _old(i), "123456"):
+        await _timed(sim, msisdn, text, latencies)
+
+
+async def _drive(sim: SmscSimulator, count: int, dialog: Callable[..., Awaitable[None]]) -> Run:
+    latencies: list[float] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(dialog(sim, i, latencies) for i in range(count)))
+    return Run(len(latencies), time.perf_counter() - started, latencies)
+
+
+async def _gateway_run(redis_url: str, count: int) -> Run:
+    async with SmscSimulator(port=0, password="bench") as sim:
+        base = load_settings()
+        settings = load_settings(
+            smpp={**base.smpp.model_dump(), "port": sim.port, "password": "bench", "tps": 100000,
+                  "window": 100},
+            redis={**base.redis.model_dump(), "url": redis_url},
+            http={**base.http.model_dump(), "port": 0},
+        )
+        gateway = Gateway(settings)
+        await gateway.registry.load(parse_fixture(bench_fixture(count)))
+        await gateway.start()
+        try:
+            await sim.wait_bound()
+            return await _drive(sim, count, _dialog)
+        finally:
+            await gateway.stop()
+
+
+class _EchoHook(AbstractHook):
+    """The thinnest useful ESME: answer each MO with its own text (stock aiosmpplib parts)."""
+
+    def __init__(self) -> None:
+        self.esme: ESME | None = None
+
+    async def sending(self, smpp_message: SmppMessage, pdu: bytes, client_id: str) -> None:
+        return None
+
+    async def received(self, smpp_message: SmppMessage | None, pdu: bytes, client_id: str) -> None:
+        if isinstance(smpp_message, DeliverSm) and not smpp_message.is_receipt() and self.esme:
+            reply = SubmitSm(short_message=smpp_message.short_message, source=PhoneNumber(SHORTCODE),
+                             destination=smpp_message.source)
+            await self.esme.broker.enqueue(reply)
+
+    async def send_error(self, smpp_message: SmppMessage, error: Exception, client_id: str) -> None:
+        return None
+
+
+async def _echo_run(count: int) -> Run:
+    async with SmscSimulator(port=0, password="bench") as sim:
+        hook = _EchoHook()
+        esme = ESME("127.0.0.1", sim.port, "hamta", "bench", hook=hook, log_level=WARNING)
+        hook.esme = esme
+        task = asyncio.create_task(esme.start())
+        try:
+            await sim.wait_bound()
+            return await _drive(sim, count, _echo_dialog)
+        finally:
+            await esme.stop()
+            task.cancel()
+
+
+async def bench(subscribers: int, out: TextIO) -> None:
+    with tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory:
+        with RedisServer(Path(directory)) as redis_server:
+            gateway = await _gateway_run(redis_server.url, subscribers)
+    echo = await _echo_run(subscribers)
+    _report(out, subscribers, gateway, echo)
+
+
+def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run) -> None:
+    def line(text: str) -> None:
+        print(text, file=out, flush=True)
+
+    line(f"subscribers: {subscribers}, 4 turns each (restore dialog, Persian, 2-part replies)")
+    line(f"gateway: {gateway.turns_per_second:8.1f} turns/s  {gateway.turns_per_second / 4:7.1f} dialogs/s  "
+         f"p50 {gateway.percentile(50):6.1f} ms  p95 {gateway.percentile(95):6.1f} ms  "
+         f"p99 {gateway.percentile(99):6.1f} ms")
+    line(f"echo ESME (aiosmpplib, stock correlator): {echo.turns_per_second:8.1f} turns/s  "
+         f"p50 {echo.percentile(50):6.1f} ms  p99 {echo.percentile(99):6.1f} ms")
+    line(f"ratio gateway/echo: {gateway.turns_per_second / echo.turns_per_second:.2f}")
