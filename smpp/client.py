@@ -1,28 +1,44 @@
 """The gateway's ESME: one SMPP 3.4 session to the SMSC, kept bound for as long as it runs.
 
 - binds (transceiver) with the configured credentials, reconnecting with capped exponential
-  backoff and jitter;
+  backoff and jitter (the backoff starts over after each successful bind);
 - answers each deliver_sm with the status its `DeliverHandler` returns, only after the handler
   returned (so an MO is acknowledged after it is stored, or refused with ESME_RX_T_APPN);
+  a deliver_sm that cannot be decoded is answered `UNDECODABLE` and a failing handler
+  `HANDLER_FAILED`, so neither takes the link down;
 - submits with a window (maximum outstanding submit_sm) and a TPS limit, one PDU at a time per
   call, returning the SMSC's response; responses are matched by sequence number in a dict, so
   correlation is O(1) per PDU;
 - sends enquire_link when the link is idle and drops a link that stops answering.
+
+A vendor-specific command_status reads as ESME_RUNKNOWNERR (the real number is logged); a
+request with a command id it does not handle gets generic_nack ESME_RINVCMDID. Only bytes that
+are not SMPP at all (`wire.PduFramingError`) drop the link.
+
+Errors, both retryable:
+
+    Exception
+     ├── SubmitFailed   a request got no response (timeout, or the link was lost)
+     └── BindRefused    the SMSC refused the bind or answered it with something else
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
 from aiosmpplib import (
     BindTransceiver,
     DeliverSm,
+    DeliverSmResp,
     EnquireLink,
+    EnquireLinkResp,
     GenericNack,
     SmppCommand,
     SmppCommandStatus,
@@ -30,9 +46,10 @@ from aiosmpplib import (
     SubmitSm,
     SubmitSmResp,
     Unbind,
+    UnbindResp,
 )
-from aiosmpplib.state import PduHeader
 
+from flows.normalize import mask_msisdn
 from smpp import wire
 from smpp.pacing import TokenBucket
 
@@ -40,6 +57,13 @@ log = logging.getLogger("smpp.client")
 
 DeliverHandler = Callable[[DeliverSm], Awaitable[SmppCommandStatus]]
 AcceptedHandler = Callable[[SubmitSm, SubmitSmResp], Awaitable[None]]
+
+# A deliver_sm we can never read: retrying the same bytes cannot help, so a permanent error.
+UNDECODABLE: Final = SmppCommandStatus.ESME_RX_P_APPN
+# The deliver handler raised: the MO was not stored, the SMSC should try again later.
+HANDLER_FAILED: Final = SmppCommandStatus.ESME_RX_T_APPN
+# Requests SMPP 3.4 defines no response for: logged and otherwise ignored.
+UNANSWERED: Final = frozenset({SmppCommand.ALERT_NOTIFICATION, SmppCommand.OUTBIND})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +89,11 @@ class BindRefused(Exception):
     """The SMSC answered the bind with an error status. Retryable after backoff."""
 
 
+LINK_ERRORS: Final = (
+    OSError, asyncio.IncompleteReadError, wire.PduFramingError, BindRefused, TimeoutError
+)
+
+
 class SmppClient:
     def __init__(
         self, config: ClientConfig, on_deliver: DeliverHandler, on_accepted: AcceptedHandler
@@ -78,7 +107,7 @@ class SmppClient:
         self._pace = TokenBucket(config.tps)
         self._writer: asyncio.StreamWriter | None = None
         self._bound = asyncio.Event()
-        self._stopping = False
+        self._stopped = asyncio.Event()
         self._link_alive = asyncio.Event()
         self.binds = 0
 
@@ -91,32 +120,35 @@ class SmppClient:
 
     async def run(self) -> None:
         """Stay bound until `stop()`; every failure is logged and followed by a backoff."""
-        for attempt in itertools.count():
-            if self._stopping:
-                return
+        failures = 0
+        while not self._stopped.is_set():
+            binds = self.binds
             try:
                 await self._session()
-                attempt = 0
-            except (OSError, asyncio.IncompleteReadError, wire.PduFramingError, BindRefused,
-                    TimeoutError) as exc:
-                if self._stopping:
-                    return
-                log.warning("SMPP link to %s:%s lost: %s", self._config.host, self._config.port, exc)
-            if not self._stopping:
-                await asyncio.sleep(self._backoff(attempt))
+            except LINK_ERRORS as exc:
+                if not self._stopped.is_set():
+                    log.warning("SMPP link to %s:%s lost: %r",
+                                self._config.host, self._config.port, exc)
+            failures = 0 if self.binds > binds else failures + 1
+            await self._pause(self._backoff(failures))
 
-    def _backoff(self, attempt: int) -> float:
-        base = self._config.reconnect_min_seconds * (2 ** min(attempt, 16))
+    def _backoff(self, failures: int) -> float:
+        base = self._config.reconnect_min_seconds * (2 ** min(failures, 16))
         return min(base, self._config.reconnect_max_seconds) * random.uniform(0.5, 1.0)
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when `stop()` is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+
     async def stop(self) -> None:
-        """Unbind politely (waiting briefly for unbind_resp) and close."""
-        self._stopping = True
+        """Unbind politely (waiting at most the response timeout for unbind_resp) and close."""
+        self._stopped.set()
         if self._writer is not None and self._bound.is_set():
             try:
-                await asyncio.wait_for(self._request(Unbind()), self._config.response_timeout_seconds)
-            except (SubmitFailed, TimeoutError, OSError):
-                pass
+                await self._request(Unbind())
+            except SubmitFailed as exc:
+                log.info("no unbind_resp (%s); closing anyway", exc)
         self._close()
 
     async def submit(self, message: SubmitSm) -> SmppMessage:
@@ -137,7 +169,7 @@ class SmppClient:
             writer.write(message.pdu())
             await writer.drain()
             return await asyncio.wait_for(future, self._config.response_timeout_seconds)
-        except (TimeoutError, ConnectionError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise SubmitFailed(f"no response to {message.smpp_command.name}: {exc!r}") from exc
         finally:
             self._pending.pop(message.sequence_num, None)
@@ -154,6 +186,8 @@ class SmppClient:
             asyncio.open_connection(config.host, config.port), config.response_timeout_seconds
         )
         try:
+            if self._stopped.is_set():  # stop() came while connecting
+                return
             await self._bind(reader)
             self.binds += 1
             self._bound.set()
@@ -178,61 +212,83 @@ class SmppClient:
         assert self._writer is not None
         self._writer.write(bind.pdu())
         await self._writer.drain()
-        pdu, header = await asyncio.wait_for(wire.read_pdu(reader), config.response_timeout_seconds)
-        if header.smpp_command != SmppCommand.BIND_TRANSCEIVER_RESP:
-            raise BindRefused(f"unexpected {header.smpp_command.name} to bind")
-        if header.command_status != SmppCommandStatus.ESME_ROK:
-            raise BindRefused(f"bind refused: {header.command_status.name}")
+        frame = await asyncio.wait_for(wire.read_pdu(reader), config.response_timeout_seconds)
+        if frame.command != SmppCommand.BIND_TRANSCEIVER_RESP:
+            raise BindRefused(f"unexpected {frame.name} to bind")
+        if frame.status_code != SmppCommandStatus.ESME_ROK:
+            raise BindRefused(f"bind refused: {wire.status_label(frame.status_code)}")
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         while True:
-            pdu, header = await wire.read_pdu(reader)
+            frame = await wire.read_pdu(reader)
             self._link_alive.set()
-            if wire.is_request(header.smpp_command):
-                if not await self._answer(pdu, header):
-                    return
-            else:
-                await self._resolve(pdu, header)
+            if frame.is_response:
+                await self._resolve(frame)
+            elif not await self._answer(frame):
+                return
 
-    async def _resolve(self, pdu: bytes, header: PduHeader) -> None:
-        request, future = self._pending.get(header.sequence_num, (None, None))
+    async def _resolve(self, frame: wire.Frame) -> None:
+        request, future = self._pending.get(frame.sequence, (None, None))
         if future is None or future.done():
-            log.warning("SMPP %s for unknown sequence %d ignored",
-                        header.smpp_command.name, header.sequence_num)
+            log.warning("SMPP %s for unknown sequence %d ignored", frame.name, frame.sequence)
             return
-        try:
-            response = wire.decode(pdu, header)
-        except (ValueError, KeyError):
-            response = GenericNack(header.sequence_num, header.command_status)
+        response = self._response(frame)
         if isinstance(request, SubmitSm) and isinstance(response, SubmitSmResp) and \
                 response.command_status == SmppCommandStatus.ESME_ROK:
             # Correlate before reading on: the receipt may be the very next PDU.
-            await self._on_accepted(request, response)
+            await self._accepted(request, response)
         future.set_result(response)
 
-    async def _answer(self, pdu: bytes, header: PduHeader) -> bool:
-        """Handle a request from the SMSC; False when the session must end (unbind)."""
-        command, status = header.smpp_command, SmppCommandStatus.ESME_ROK
+    def _response(self, frame: wire.Frame) -> SmppMessage:
+        """The decoded response; one that cannot be read counts as a generic_nack (retried)."""
+        if frame.status != frame.status_code:
+            log.warning("SMPP %s (sequence %d) with status %s", frame.name, frame.sequence,
+                        wire.status_label(frame.status_code))
+        try:
+            return wire.decode(frame)
+        except wire.UndecodablePdu as exc:
+            log.warning("unreadable %s (sequence %d) taken as generic_nack: %s",
+                        frame.name, frame.sequence, exc)
+            return GenericNack(frame.sequence, frame.status)
+
+    async def _accepted(self, request: SubmitSm, response: SubmitSmResp) -> None:
+        try:
+            await self._on_accepted(request, response)
+        except Exception:  # the part is accepted whatever the handler did: keep the link
+            log.exception("accepted handler failed for message id %s", response.message_id)
+
+    async def _answer(self, frame: wire.Frame) -> bool:
+        """Answer a request from the SMSC; False when the session must end (unbind)."""
+        command, sequence = frame.command, frame.sequence
         if command == SmppCommand.DELIVER_SM:
-            status = await self._deliver(pdu, header)
-        elif command not in (SmppCommand.ENQUIRE_LINK, SmppCommand.UNBIND):
-            self._send(GenericNack(header.sequence_num, SmppCommandStatus.ESME_RINVCMDID))
-            return True
-        if status is not None:
-            self._send(wire.response_class(command)(header.sequence_num, status))
-        if command == SmppCommand.UNBIND:
+            self._send(DeliverSmResp(sequence, await self._deliver(frame)))
+        elif command == SmppCommand.ENQUIRE_LINK:
+            self._send(EnquireLinkResp(sequence))
+        elif command == SmppCommand.UNBIND:
+            self._send(UnbindResp(sequence))
             log.info("SMSC asked to unbind")
             return False
+        elif command in UNANSWERED:
+            log.info("SMSC sent %s; ignored", frame.name)
+        else:
+            log.warning("SMSC sent %s; answered generic_nack ESME_RINVCMDID", frame.name)
+            self._send(GenericNack(sequence, SmppCommandStatus.ESME_RINVCMDID))
         return True
 
-    async def _deliver(self, pdu: bytes, header: PduHeader) -> SmppCommandStatus:
+    async def _deliver(self, frame: wire.Frame) -> SmppCommandStatus:
         try:
-            message = wire.decode(pdu, header)
-        except (ValueError, KeyError, UnicodeDecodeError):
-            log.warning("unparseable deliver_sm (sequence %d) refused", header.sequence_num)
-            return SmppCommandStatus.ESME_RSYSERR
+            message = wire.decode(frame)
+        except wire.UndecodablePdu as exc:
+            log.warning("deliver_sm from %s (sequence %d) answered %s: %s",
+                        mask_msisdn(wire.source_address(frame.data)), frame.sequence,
+                        UNDECODABLE.name, exc)
+            return UNDECODABLE
         assert isinstance(message, DeliverSm)
-        return await self._on_deliver(message)
+        try:
+            return await self._on_deliver(message)
+        except Exception:  # answered, so the SMSC retries; never a dead read loop
+            log.exception("deliver handler failed; deliver_sm answered %s", HANDLER_FAILED.name)
+            return HANDLER_FAILED
 
     def _send(self, message: SmppMessage) -> None:
         if self._writer is not None:
@@ -250,13 +306,16 @@ class SmppClient:
                 await self._request(EnquireLink())
             except SubmitFailed:
                 log.warning("enquire_link unanswered; dropping the link")
-                self._close()
+                self._close(abort=True)
                 return
 
-    def _close(self) -> None:
+    def _close(self, abort: bool = False) -> None:
+        """Close the connection (`abort`: at once, unsent data discarded) and fail waiters."""
         self._bound.clear()
         writer, self._writer = self._writer, None
-        if writer is not None:
+        if writer is not None and abort:
+            writer.transport.abort()
+        elif writer is not None:
             writer.close()
         for _request, future in self._pending.values():
             if not future.done():

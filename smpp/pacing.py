@@ -1,4 +1,8 @@
-"""A token bucket for the SMSC's TPS limit: at most `rate` PDUs per second, small bursts."""
+"""A token bucket for the SMSC's TPS limit: at most `rate` PDUs per second.
+
+The burst defaults to one PDU: SMSCs usually count per second, and a bucket that starts full
+with more would let `rate + burst` PDUs through in the first second and get ESME_RTHROTTLED.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,17 @@ import time
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"rate must be > 0 and burst >= 1 (got {rate}, {burst})")
         self._rate = rate
-        self._capacity = burst if burst is not None else max(rate / 10, 1.0)
-        self._tokens = self._capacity
+        self._capacity = burst
+        self._tokens = burst
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
 
     async def take(self) -> None:
+        """Wait for a token; callers are served in order."""
         async with self._lock:
             self._refill()
             if self._tokens < 1:

@@ -8,8 +8,14 @@
 MT: every submit_sm is answered with a fresh message_id; parts (8/16-bit UDH or SAR TLVs) are
 reassembled per (source, destination, ref) and only complete messages are recorded.
 MO: deliver_sm to bound receivers/transceivers, round-robin, split by ``segmentation``.
-aiosmpplib's PDU classes are the codec; the raw short_message is read here as well because
-aiosmpplib mis-reads the 16-bit concatenation reference and decodes each part on its own.
+Framing is `smpp.wire`'s; PDU building and reading is in `smpp.sim_pdus`.
+
+Knobs for fault injection, all plain attributes:
+``submit_responses``  statuses (vendor numbers too) to answer the next submit_sm with, in order;
+``submit_gate``       an Event, set; while cleared, submit_sm are read but not answered
+                      (``submits_in_flight`` / ``peak_submits_in_flight`` count them);
+``ignore_enquire_link`` how many of the next enquire_link to leave unanswered;
+``received``          requests received so far, by command id (`wait_received` waits on it).
 
 Errors: ``NoReceiverBound`` (RuntimeError) when an MO has nobody to go to; ``TimeoutError``
 when an ESME does not answer in time; ``ConnectionError`` when its connection drops first.
@@ -20,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import codecs
 import hmac
 import itertools
 import logging
@@ -28,29 +33,27 @@ import secrets
 import signal
 import struct
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Final, Literal, cast
 
 from aiosmpplib import (
     BindReceiverResp, BindTransceiver, BindTransceiverResp, BindTransmitterResp, DeliverSm,
-    EnquireLinkResp, GenericNack, OptionalParam, PhoneNumber, SmppCommand, SmppCommandStatus,
-    SmppMessage, SubmitSm, SubmitSmResp, UnbindResp,
+    EnquireLinkResp, GenericNack, SmppCommand, SmppCommandStatus, SubmitSmResp, UnbindResp,
 )  # fmt: skip
-from aiosmpplib.protocol import MESSAGE_TYPE_MAP, NULL, PDU_HEADER_LENGTH, SMPP_VERSION_3_4
-from aiosmpplib.state import (
-    MESSAGE_STATE, NPI, RECEIPTED_MESSAGE_ID, SAR_MSG_REF_NUM, SAR_SEGMENT_SEQNUM,
-    SAR_TOTAL_SEGMENTS, TON, PduHeader, SmppDataCoding,
-)  # fmt: skip
+from aiosmpplib.protocol import MESSAGE_TYPE_MAP, SMPP_VERSION_3_4
 
-from smpp.segmentation import UCS2, UDHI, Concat, decode_text, decode_udh, encode_parts, is_gsm
+from smpp import wire
+from smpp.segmentation import encode_parts
+from smpp.sim_pdus import (
+    MtMessage, Part, complete, decode_submit, mask_number, mo_part, raw_pdu, receipt,
+)  # fmt: skip
+from smpp.sim_session import Session
+
+__all__ = ["MtMessage", "NoReceiverBound", "SmscSimulator", "mask_number", "run_simulator",
+           "serve_forever"]  # fmt: skip
 
 log = logging.getLogger("smpp.simulator")
 
 Status = SmppCommandStatus
-RECEIPT_ESM_CLASS: Final[int] = 0x04
-MAX_PDU_LENGTH: Final[int] = 64 * 1024
-SAR_TAGS: Final = frozenset({SAR_MSG_REF_NUM, SAR_TOTAL_SEGMENTS, SAR_SEGMENT_SEQNUM})
 BINDS: Final[frozenset[SmppCommand]] = frozenset(
     {SmppCommand.BIND_TRANSCEIVER, SmppCommand.BIND_RECEIVER, SmppCommand.BIND_TRANSMITTER}
 )
@@ -61,89 +64,13 @@ BIND_RESPONSES: Final[dict[SmppCommand, type[BindTransceiverResp]]] = {
 }
 RECEIVES: Final[frozenset[SmppCommand]] = BINDS - {SmppCommand.BIND_TRANSMITTER}
 TRANSMITS: Final[frozenset[SmppCommand]] = BINDS - {SmppCommand.BIND_RECEIVER}
-# Receipt `stat:` word -> message_state TLV value (SMPP 3.4, 5.2.28).
-MESSAGE_STATES: Final[dict[str, int]] = {
-    "ENROUTE": 1, "DELIVRD": 2, "EXPIRED": 3, "DELETED": 4,
-    "UNDELIV": 5, "ACCEPTD": 6, "UNKNOWN": 7, "REJECTD": 8,
-}  # fmt: skip
-# Decodes any data_coding to one char per octet, so aiosmpplib's from_pdu never fails on text.
-_LOSSLESS: Final[dict[str, codecs.CodecInfo]] = {
-    name: codecs.lookup("latin-1") for name in SmppDataCoding.__members__
-}
-# Fields before short_message in submit_sm/deliver_sm: 0 = C-octet string, n = n fixed octets.
-_FIELDS_BEFORE_SM: Final[tuple[int, ...]] = (0, 2, 0, 2, 0, 3, 0, 0, 5)
 
 
 class NoReceiverBound(RuntimeError):
     """No ESME is bound as receiver or transceiver to take a deliver_sm."""
 
 
-@dataclass(frozen=True)
-class MtMessage:
-    """A complete MT (all parts received). ``optional_params`` are the first part's, minus SAR."""
-
-    source: str
-    destination: str
-    text: str
-    data_coding: int
-    parts: int
-    message_ids: list[str]
-    registered_delivery: int
-    esm_class: int
-    optional_params: list[OptionalParam] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One accepted submit_sm."""
-
-    message: SubmitSm
-    concat: Concat | None
-    body: bytes
-    data_coding: int
-    message_id: str
-    submitted: datetime
-
-
-class _Session:
-    """One ESME connection: its bind and the deliver_sm it has not answered yet."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.bind: SmppCommand | None = None
-        self.system_id = ""
-        self.open = True
-        self.pending: dict[int, asyncio.Future[Status]] = {}
-        self._sequence = itertools.count(1)
-
-    async def send(self, message: SmppMessage) -> None:
-        self.writer.write(message.pdu())
-        await self.writer.drain()
-
-    async def push(self, message: SmppMessage) -> None:
-        """Send a request with a fresh sequence number, not waiting for its response."""
-        message.sequence_num = next(self._sequence)
-        await self.send(message)
-    async def request(self, message: SmppMessage) -> asyncio.Future[Status]:
-        """Send a request with a fresh sequence number; the future gets the response status."""
-        message.sequence_num = next(self._sequence)
-        future: asyncio.Future[Status] = asyncio.get_running_loop().create_future()
-        self.pending[message.sequence_num] = future
-        try:
-            await self.send(message)
-        except ConnectionError:
-            del self.pending[message.sequence_num]
-            raise
-        return future
-
-    def cancel_pending(self) -> None:
-        """The connection is gone: waiters see their futures cancelled (``_collect`` says why)."""
-        for future in self.pending.values():
-            future.cancel()
-        self.pending.clear()
-
-
-Handler = Callable[[_Session, bytes, PduHeader], Awaitable[None]]
+Handler = Callable[[Session, wire.Frame], Awaitable[None]]
 
 
 class SmscSimulator:
@@ -161,11 +88,17 @@ class SmscSimulator:
         self.host, self.port = host, port
         self.system_id, self.password, self.receipts = system_id, password, receipts
         self.mt_log: list[MtMessage] = []
-        self.submit_responses: collections.deque[Status] = collections.deque()
+        self.submit_responses: collections.deque[Status | int] = collections.deque()
+        self.submit_gate = asyncio.Event()
+        self.submit_gate.set()
+        self.submits_in_flight = 0
+        self.peak_submits_in_flight = 0
+        self.ignore_enquire_link = 0
+        self.received: collections.Counter[int] = collections.Counter()
         self._unreturned: list[MtMessage] = []
-        self._partial: dict[tuple[str, str, int], dict[int, _Part]] = {}
-        self._parts_by_id: dict[str, _Part] = {}
-        self._sessions: dict[_Session, asyncio.Task[None]] = {}
+        self._partial: dict[tuple[str, str, int], dict[int, Part]] = {}
+        self._parts_by_id: dict[str, Part] = {}
+        self._sessions: dict[Session, asyncio.Task[None]] = {}
         self._changed = asyncio.Condition()
         self._round_robin = itertools.count()
         self._mo_ref = itertools.count(secrets.randbelow(256))
@@ -204,6 +137,10 @@ class SmscSimulator:
     async def wait_bound(self, count: int = 1, timeout: float = 5.0) -> None:
         await self._wait_until(lambda: self.bound_count >= count, timeout)
 
+    async def wait_received(self, command: int, count: int = 1, timeout: float = 5.0) -> None:
+        """Until ``count`` requests with that command id have arrived, in all."""
+        await self._wait_until(lambda: self.received[command] >= count, timeout)
+
     async def drop_binds(self) -> None:
         """Abort every ESME connection (no unbind) and wait until they are gone."""
         for session in list(self._sessions):
@@ -227,7 +164,7 @@ class SmscSimulator:
     async def send_receipt(self, message_id: str, stat: str = "DELIVRD") -> None:
         """Send a receipt for an accepted part to a bound receiver; KeyError for an unknown id."""
         part = self._parts_by_id[message_id]
-        await self._receiver().push(_receipt(part, stat))
+        await self._receiver().push(receipt(part, stat))
 
     # -- MO ----------------------------------------------------------------------------------
 
@@ -245,28 +182,32 @@ class SmscSimulator:
         ref = next(self._mo_ref) % 256
         coding, parts = encode_parts(text, ref, data_coding=data_coding)
         mode = concat if len(parts) > 1 else None
-        messages = [_mo_part(source, destination, text, coding, p, mode) for p in parts]
+        messages = [mo_part(source, destination, text, coding, p, mode) for p in parts]
         session = self._receiver()
         masked = mask_number(source), mask_number(destination)
         log.info("MO %s -> %s, %d part(s)", *masked, len(parts))
-        futures = [await session.request(message) for message in messages]
-        return await _collect(session, futures, timeout)
+        futures = [await session.request(message.pdu()) for message in messages]
+        return [frame.status for frame in await session.collect(futures, timeout)]
 
     async def send_raw_deliver(self, deliver_sm: DeliverSm, timeout: float = 5.0) -> Status:
         """Send a hand-made deliver_sm (its sequence number is replaced) and return the status."""
+        return (await self.send_raw(deliver_sm.pdu(), timeout)).status
+
+    async def send_raw(self, pdu: bytes, timeout: float = 5.0) -> wire.Frame:
+        """Send hand-made PDU bytes (sequence number replaced) to a receiver; its response."""
         session = self._receiver()
-        return (await _collect(session, [await session.request(deliver_sm)], timeout))[0]
+        return (await session.collect([await session.request(pdu)], timeout))[0]
 
     # -- connection handling -----------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = _Session(reader, writer)
+        session = Session(reader, writer)
         task = asyncio.current_task()
         assert task is not None
         self._sessions[session] = task
         try:
-            while session.open and (pdu := await _read_pdu(session)):
-                await self._dispatch(session, pdu)
+            while session.open and (frame := await session.next_frame()):
+                await self._dispatch(session, frame)
         except (ConnectionError, asyncio.IncompleteReadError):
             log.info("connection lost system_id=%s", session.system_id or "-")
         except Exception:  # one broken session must not take the simulator down
@@ -274,48 +215,45 @@ class SmscSimulator:
         finally:
             await self._forget(session)
 
-    async def _forget(self, session: _Session) -> None:
-        session.cancel_pending()
-        session.writer.close()
+    async def _forget(self, session: Session) -> None:
+        session.close()
         async with self._changed:
             del self._sessions[session]
             self._changed.notify_all()
 
-    async def _dispatch(self, session: _Session, pdu: bytes) -> None:
-        command_id, status, sequence = struct.unpack_from("!III", pdu, 4)
-        if command_id not in SmppCommand._value2member_map_:
-            await session.send(GenericNack(sequence, Status.ESME_RINVCMDID))
+    async def _dispatch(self, session: Session, frame: wire.Frame) -> None:
+        if frame.is_response:
+            session.resolve(frame)
             return
-        header = PduHeader(len(pdu), SmppCommand(command_id), _status(status), sequence)
-        if command_id & 0x80000000:
-            _resolve(session, header)
-            return
-        handler = self._handlers.get(header.smpp_command)
+        async with self._changed:
+            self.received[frame.command_id] += 1
+            self._changed.notify_all()
+        handler = self._handlers.get(frame.command) if frame.command is not None else None
         if handler is None:
-            await session.send(GenericNack(sequence, Status.ESME_RINVCMDID))
+            await session.send(GenericNack(frame.sequence, Status.ESME_RINVCMDID))
         else:
-            await handler(session, pdu, header)
+            await handler(session, frame)
 
-    async def _on_bind(self, session: _Session, pdu: bytes, header: PduHeader) -> None:
-        status = self._bind_status(session, pdu, header)
+    async def _on_bind(self, session: Session, frame: wire.Frame) -> None:
+        status = self._bind_status(session, frame)
         version = SMPP_VERSION_3_4 if status is Status.ESME_ROK else None
-        response = BIND_RESPONSES[header.smpp_command]
-        await session.send(response(header.sequence_num, status, self.system_id, version))
+        command = cast(SmppCommand, frame.command)
+        await session.send(BIND_RESPONSES[command](frame.sequence, status, self.system_id, version))
         if status is Status.ESME_RBINDFAIL:
             session.open = False
             return
         if status is Status.ESME_ROK:
             async with self._changed:
-                session.bind = header.smpp_command
+                session.bind = command
                 self._changed.notify_all()
-            mode = header.smpp_command.name.lower().removeprefix("bind_")
-            log.info("bind %s system_id=%s", mode, session.system_id)
+            log.info("bind %s system_id=%s", frame.name.removeprefix("bind_"), session.system_id)
 
-    def _bind_status(self, session: _Session, pdu: bytes, header: PduHeader) -> Status:
+    def _bind_status(self, session: Session, frame: wire.Frame) -> Status:
         if session.bind is not None:
             return Status.ESME_RALYBND
+        header = frame.header()
         try:
-            parsed = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(pdu, header)
+            parsed = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(frame.data, header)
             bind = cast(BindTransceiver, parsed)
         except (ValueError, UnicodeDecodeError):  # aiosmpplib rejects over-long credentials
             return Status.ESME_RBINDFAIL
@@ -325,57 +263,83 @@ class SmscSimulator:
         log.warning("bind refused system_id=%s", session.system_id)
         return Status.ESME_RBINDFAIL
 
-    async def _on_enquire_link(self, session: _Session, pdu: bytes, header: PduHeader) -> None:
-        await session.send(EnquireLinkResp(header.sequence_num))
+    async def _on_enquire_link(self, session: Session, frame: wire.Frame) -> None:
+        if self.ignore_enquire_link > 0:
+            self.ignore_enquire_link -= 1
+            log.info("enquire_link left unanswered system_id=%s", session.system_id)
+            return
+        await session.send(EnquireLinkResp(frame.sequence))
 
-    async def _on_unbind(self, session: _Session, pdu: bytes, header: PduHeader) -> None:
-        await session.send(UnbindResp(header.sequence_num))
+    async def _on_unbind(self, session: Session, frame: wire.Frame) -> None:
+        await session.send(UnbindResp(frame.sequence))
         session.open = False
         log.info("unbind system_id=%s", session.system_id)
 
-    async def _on_submit(self, session: _Session, pdu: bytes, header: PduHeader) -> None:
-        sequence = header.sequence_num
+    async def _on_submit(self, session: Session, frame: wire.Frame) -> None:
+        self.submits_in_flight += 1
+        self.peak_submits_in_flight = max(self.peak_submits_in_flight, self.submits_in_flight)
+        if self.submit_gate.is_set():
+            await self._answer_submit(session, frame)
+        else:
+            session.spawn(self._held_submit(session, frame))
+
+    async def _held_submit(self, session: Session, frame: wire.Frame) -> None:
+        try:
+            await self.submit_gate.wait()
+        except asyncio.CancelledError:  # the connection went away: never to be answered
+            self.submits_in_flight -= 1
+            raise
+        try:
+            await self._answer_submit(session, frame)
+        except ConnectionError:
+            log.info("connection lost before a held submit_sm was answered system_id=%s",
+                     session.system_id)
+
+    async def _answer_submit(self, session: Session, frame: wire.Frame) -> None:
+        self.submits_in_flight -= 1
+        sequence = frame.sequence
         if session.bind not in TRANSMITS:
             await session.send(SubmitSmResp(sequence, Status.ESME_RINVBNDSTS))
         elif self.submit_responses:
-            await session.send(SubmitSmResp(sequence, self.submit_responses.popleft()))
+            status = self.submit_responses.popleft()
+            await session.send_bytes(raw_pdu(SmppCommand.SUBMIT_SM_RESP, status, sequence, b"\0"))
         else:
-            await self._accept(session, pdu, header)
+            await self._accept(session, frame)
 
-    async def _accept(self, session: _Session, pdu: bytes, header: PduHeader) -> None:
+    async def _accept(self, session: Session, frame: wire.Frame) -> None:
         try:
-            part = _decode_submit(pdu, header, secrets.token_hex(8))
+            part = decode_submit(frame, secrets.token_hex(8))
         except (ValueError, UnicodeError, IndexError, struct.error) as exc:
             log.warning("undecodable submit_sm from system_id=%s: %s", session.system_id, exc)
-            await session.send(SubmitSmResp(header.sequence_num, Status.ESME_RSYSERR))
+            await session.send(SubmitSmResp(frame.sequence, Status.ESME_RSYSERR))
             return
-        await session.send(SubmitSmResp(header.sequence_num, message_id=part.message_id))
+        await session.send(SubmitSmResp(frame.sequence, message_id=part.message_id))
         await self._record(part)
         if self.receipts and part.message.registered_delivery & 1:
             await self._auto_receipt(session, part)
 
-    async def _auto_receipt(self, session: _Session, part: _Part) -> None:
+    async def _auto_receipt(self, session: Session, part: Part) -> None:
         """Receipt to the submitting transceiver, else to any receiver, else nobody."""
         try:
             target = session if session.bind in RECEIVES else self._receiver()
         except NoReceiverBound:
             log.info("no receiver bound for the receipt of %s", part.message_id)
             return
-        await target.push(_receipt(part, "DELIVRD"))
+        await target.push(receipt(part, "DELIVRD"))
 
-    async def _record(self, part: _Part) -> None:
+    async def _record(self, part: Part) -> None:
         self._parts_by_id[part.message_id] = part
         source, destination = part.message.source.number, part.message.destination.number
         log.info("MT %s -> %s", mask_number(source), mask_number(destination))
         parts = self._collect_parts(part)
         if parts is not None:
             async with self._changed:
-                complete = _complete(parts)
-                self.mt_log.append(complete)
-                self._unreturned.append(complete)
+                message = complete(parts)
+                self.mt_log.append(message)
+                self._unreturned.append(message)
                 self._changed.notify_all()
 
-    def _collect_parts(self, part: _Part) -> list[_Part] | None:
+    def _collect_parts(self, part: Part) -> list[Part] | None:
         """Every part of the message once ``part`` completes it, in order; else None."""
         if part.concat is None or part.concat.total <= 1:
             return [part]
@@ -387,7 +351,7 @@ class SmscSimulator:
         del self._partial[key]
         return [received[seq] for seq in sorted(received)]
 
-    def _receiver(self) -> _Session:
+    def _receiver(self) -> Session:
         receivers = [s for s in self._sessions if s.bind in RECEIVES]
         if not receivers:
             raise NoReceiverBound("no ESME is bound as receiver or transceiver")
@@ -398,157 +362,8 @@ class SmscSimulator:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 
 
-# -- PDU helpers ----------------------------------------------------------------------------
-
-
-async def _read_pdu(session: _Session) -> bytes | None:
-    """The next whole PDU, or None at a clean end of stream. An absurd length drops the link."""
-    try:
-        header = await session.reader.readexactly(PDU_HEADER_LENGTH)
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial:
-            raise
-        return None
-    length = struct.unpack_from("!I", header)[0]
-    if not PDU_HEADER_LENGTH <= length <= MAX_PDU_LENGTH:
-        sequence = struct.unpack_from("!I", header, 12)[0]
-        await session.send(GenericNack(sequence, Status.ESME_RINVCMDLEN))
-        return None
-    return header + await session.reader.readexactly(length - PDU_HEADER_LENGTH)
-
-
-def _status(code: int) -> Status:
-    """aiosmpplib rejects vendor-specific status codes; map them to ESME_RUNKNOWNERR."""
-    return Status(code) if code in Status._value2member_map_ else Status.ESME_RUNKNOWNERR
-
-
-def _resolve(session: _Session, header: PduHeader) -> None:
-    future = session.pending.pop(header.sequence_num, None)
-    if future is not None and not future.done():
-        future.set_result(header.command_status)
-
-
-async def _collect(
-    session: _Session, futures: list[asyncio.Future[Status]], timeout: float
-) -> list[Status]:
-    """Every response status; TimeoutError if one is missing, ConnectionError if the link broke."""
-    _, pending = await asyncio.wait(futures, timeout=timeout)
-    for future in pending:
-        future.cancel()
-    session.pending = {seq: f for seq, f in session.pending.items() if f not in futures}
-    if pending:
-        raise TimeoutError(f"{len(pending)} deliver_sm not answered within {timeout}s")
-    if any(f.cancelled() for f in futures):
-        raise ConnectionError("ESME connection closed before answering")
-    return [f.result() for f in futures]
-
-
-def _decode_submit(pdu: bytes, header: PduHeader, message_id: str) -> _Part:
-    message = SubmitSm.from_pdu(pdu, header, "gsm0338", _LOSSLESS)
-    assert isinstance(message, SubmitSm)
-    concat, body = _user_data(message, _short_message_bytes(pdu))
-    coding = SmppDataCoding[message.encoding].value if message.encoding else 0
-    return _Part(message, concat, body, coding, message_id, datetime.now())
-
-
-def _short_message_bytes(pdu: bytes) -> bytes:
-    """The raw short_message octets of a submit_sm/deliver_sm PDU."""
-    index = PDU_HEADER_LENGTH
-    for width in _FIELDS_BEFORE_SM:
-        index = pdu.index(NULL, index) + 1 if width == 0 else index + width
-    return pdu[index : index + pdu[index - 1]]
-
-
-def _user_data(message: SubmitSm, short_message: bytes) -> tuple[Concat | None, bytes]:
-    """Concatenation info and user data (UDH removed) from short_message or message_payload."""
-    if message.esm_class & UDHI and short_message:
-        return decode_udh(short_message)
-    body = short_message or message.message_payload.encode("latin-1")
-    if not message.is_segmented():
-        return None, body
-    ref, seq, total = message.get_segmentation_data()
-    return Concat(ref, total, seq), body
-
-
-def _complete(parts: list[_Part]) -> MtMessage:
-    first = parts[0].message
-    coding = parts[0].data_coding
-    return MtMessage(
-        source=first.source.number,
-        destination=first.destination.number,
-        text=decode_text(coding, b"".join(p.body for p in parts)),
-        data_coding=coding,
-        parts=len(parts),
-        message_ids=[p.message_id for p in parts],
-        registered_delivery=first.registered_delivery,
-        esm_class=first.esm_class,
-        optional_params=[p for p in first.optional_params or [] if p.tag not in SAR_TAGS],
-    )
-
-
-def _address(number: str) -> PhoneNumber:
-    """International ISDN for subscriber numbers, unknown for short codes."""
-    if number.isdigit() and len(number) > 8:
-        return PhoneNumber(number, TON.INTERNATIONAL, NPI.ISDN)
-    return PhoneNumber(number)
-
-
-def _mo_part(
-    source: str, destination: str, text: str, coding: int, part: bytes, mode: str | None
-) -> DeliverSm:
-    """One MO deliver_sm carrying ``part``: whole, with its UDH, or with the UDH as SAR TLVs."""
-    info, body = decode_udh(part) if mode == "sar" else (None, part)
-    message = DeliverSm(
-        short_message=text,
-        source=_address(source),
-        destination=_address(destination),
-        esm_class=UDHI if mode == "udh" else 0,
-        registered_delivery=0,
-        encoding="ucs2" if coding == UCS2 else None,
-        optional_params=_sar_params(info) if info is not None else [],
-    )
-    message.set_encoded_message(body)
-    return message
-
-
-def _sar_params(info: Concat) -> list[OptionalParam]:
-    return [
-        OptionalParam(SAR_MSG_REF_NUM, info.ref),
-        OptionalParam(SAR_TOTAL_SEGMENTS, info.total),
-        OptionalParam(SAR_SEGMENT_SEQNUM, info.seq),
-    ]
-
-
-def _receipt(part: _Part, stat: str) -> DeliverSm:
-    """A delivery receipt for one part, from the handset back to the sender."""
-    stamp = "%y%m%d%H%M"
-    snippet = decode_text(part.data_coding, part.body)[:20]
-    text = (
-        f"id:{part.message_id} sub:001 dlvrd:{int(stat == 'DELIVRD'):03d}"
-        f" submit date:{part.submitted.strftime(stamp)} done date:{datetime.now().strftime(stamp)}"
-        f" stat:{stat} err:000 text:{snippet if is_gsm(snippet) else ''}"
-    )
-    return DeliverSm(
-        short_message=text,
-        source=part.message.destination,
-        destination=part.message.source,
-        esm_class=RECEIPT_ESM_CLASS,
-        registered_delivery=0,
-        optional_params=[
-            OptionalParam(RECEIPTED_MESSAGE_ID, part.message_id),
-            OptionalParam(MESSAGE_STATE, MESSAGE_STATES.get(stat, MESSAGE_STATES["UNKNOWN"])),
-        ],
-    )
-
-
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def mask_number(number: str) -> str:
-    """Mask a phone number for logs: ``09121234567`` -> ``0912***4567``; short codes -> ``***``."""
-    digits = "".join(c for c in number if c.isdigit())
-    return f"{digits[:4]}***{digits[-4:]}" if len(digits) > 8 else "***"
 
 
 # -- running it on its own ------------------------------------------------------------------

@@ -1,40 +1,162 @@
-"""SMPP framing over asyncio streams, with aiosmpplib's PDU classes as the codec."""
+"""SMPP framing over asyncio streams, with aiosmpplib's PDU classes as the codec.
+
+Framing never fails on what a PDU *says*, only on what it *is*: the header is read as four
+numbers, so a vendor-specific command_status or an unknown command_id still gives a `Frame`
+(the peer answers it, the link stays up). aiosmpplib's own header parser raises on both.
+
+    ValueError
+     ├── PduFramingError   the bytes are not an SMPP PDU (length out of range): drop the link
+     └── UndecodablePdu    a well-framed PDU whose body cannot be read: answer it with an error
+
+Before a submit_sm/deliver_sm body is handed to aiosmpplib, the quirks it cannot read are
+smoothed over (`readable`): data_coding values from GSM 03.38's message-class and
+message-waiting groups become the SMPP value with the same alphabet (`DATA_CODING_ALIASES`),
+out-of-range TON/NPI become "unknown", and TLVs aiosmpplib would choke on are dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
 
-from aiosmpplib import SmppMessage, SubmitSm
-from aiosmpplib.protocol import MESSAGE_TYPE_MAP, PDU_HEADER_LENGTH
-from aiosmpplib.state import COMMAND_RESPONSE_MAP, PduHeader, SmppCommand
+from aiosmpplib import SmppCommandStatus, SmppMessage, SubmitSm, SubmitSmResp
+from aiosmpplib.protocol import DEFAULT_ENCODING, MESSAGE_TYPE_MAP, NULL, PDU_HEADER_LENGTH
+from aiosmpplib.state import (
+    COMMAND_RESPONSE_MAP, MESSAGE_PAYLOAD, NPI, TON, PduHeader, SmppCommand, SmppDataCoding,
+    tag_data_type,
+)  # fmt: skip
 
-MAX_PDU_LENGTH = 64 * 1024
-UDHI = 0x40
+log = logging.getLogger("smpp.wire")
+
+MAX_PDU_LENGTH: Final = 64 * 1024
+UDHI: Final = 0x40
+RESPONSE_BIT: Final = 0x80000000
+HEADER: Final = struct.Struct("!IIII")
+TLV_HEADER: Final = struct.Struct("!HH")
+MAX_MESSAGE_ID: Final = 64  # SubmitSmResp refuses longer ids
+
+# data_coding aiosmpplib has no codec for -> the SMPP data_coding with the same alphabet.
+# GSM 03.38 section 4: general groups (uncompressed) and data-coding/message-class group say
+# "default alphabet / 8-bit / UCS2" in their bits; message-waiting groups fix it by range.
+_ALPHABETS: Final = (0x00, 0x04, 0x08)  # bits 3..2 = 00, 01, 10; 11 is reserved
+DATA_CODING_ALIASES: Final[dict[int, int]] = {
+    **{dc: _ALPHABETS[(dc >> 2) & 3] for dc in range(0x10, 0x20) if (dc >> 2) & 3 < 3},
+    **{dc: _ALPHABETS[(dc >> 2) & 3] for dc in range(0x40, 0x60) if (dc >> 2) & 3 < 3},
+    **{dc: 0x00 for dc in range(0xC0, 0xE0)},
+    **{dc: 0x08 for dc in range(0xE0, 0xF0)},
+    **{dc: 0x04 if dc & 0x04 else 0x00 for dc in range(0xF0, 0x100)},
+}
+_KNOWN_CODINGS: Final = frozenset(coding.value for coding in SmppDataCoding)
+_TONS: Final = frozenset(ton.value for ton in TON)
+_NPIS: Final = frozenset(npi.value for npi in NPI)
+_INT_TLV_LENGTHS: Final = frozenset({1, 2, 4})
 
 
 class PduFramingError(ValueError):
     """The peer sent bytes that are not an SMPP PDU; the connection must be dropped."""
 
+    def __init__(self, message: str, sequence: int) -> None:
+        super().__init__(message)
+        self.sequence = sequence
 
-async def read_pdu(reader: asyncio.StreamReader) -> tuple[bytes, PduHeader]:
+
+class UndecodablePdu(ValueError):
+    """A framed PDU whose body aiosmpplib cannot read; the peer gets an error status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One PDU as read: its bytes and header numbers, unknown values kept as they came."""
+
+    data: bytes
+    command_id: int
+    status_code: int
+    sequence: int
+
+    @classmethod
+    def parse(cls, data: bytes) -> Frame:
+        _length, command_id, status_code, sequence = HEADER.unpack_from(data)
+        return cls(data, command_id, status_code, sequence)
+
+    @property
+    def command(self) -> SmppCommand | None:
+        """None for a command id aiosmpplib does not list."""
+        known = self.command_id in SmppCommand._value2member_map_
+        return SmppCommand(self.command_id) if known else None
+
+    @property
+    def status(self) -> SmppCommandStatus:
+        return status_of(self.status_code)
+
+    @property
+    def is_response(self) -> bool:
+        return bool(self.command_id & RESPONSE_BIT)
+
+    @property
+    def name(self) -> str:
+        command = self.command
+        return command.name.lower() if command is not None else f"command 0x{self.command_id:08x}"
+
+    def header(self) -> PduHeader:
+        """aiosmpplib's header (status mapped by `status_of`); UndecodablePdu if unknown command."""
+        command = self.command
+        if command is None:
+            raise UndecodablePdu(f"unknown command id 0x{self.command_id:08x}")
+        return PduHeader(len(self.data), command, self.status, self.sequence)
+
+
+async def read_pdu(reader: asyncio.StreamReader) -> Frame:
+    """The next PDU. asyncio.IncompleteReadError at end of stream, PduFramingError on garbage."""
     head = await reader.readexactly(PDU_HEADER_LENGTH)
+    length, _command, _status, sequence = HEADER.unpack(head)
+    if not PDU_HEADER_LENGTH <= length <= MAX_PDU_LENGTH:
+        raise PduFramingError(f"PDU length {length} out of range", sequence)
+    body = await reader.readexactly(length - PDU_HEADER_LENGTH)
+    return Frame.parse(head + body)
+
+
+def status_of(code: int) -> SmppCommandStatus:
+    """A vendor-specific or unknown command_status reads as ESME_RUNKNOWNERR."""
+    if code in SmppCommandStatus._value2member_map_:
+        return SmppCommandStatus(code)
+    return SmppCommandStatus.ESME_RUNKNOWNERR
+
+
+def status_label(code: int) -> str:
+    """For logs: the status name, or the real number of one `status_of` maps to unknown."""
+    if code in SmppCommandStatus._value2member_map_:
+        return SmppCommandStatus(code).name
+    return f"0x{code:08x} (read as ESME_RUNKNOWNERR)"
+
+
+def decode(frame: Frame) -> SmppMessage:
+    """The PDU as an aiosmpplib message; UndecodablePdu when its body cannot be read."""
     try:
-        header = SmppMessage.parse_header(head)
-    except ValueError as exc:
-        raise PduFramingError(f"bad PDU header {head.hex()}") from exc
-    if not PDU_HEADER_LENGTH <= header.pdu_length <= MAX_PDU_LENGTH:
-        raise PduFramingError(f"PDU length {header.pdu_length} out of range")
-    body = await reader.readexactly(header.pdu_length - PDU_HEADER_LENGTH)
-    return head + body, header
+        return _decode(frame)
+    except (ValueError, LookupError, struct.error) as exc:
+        raise UndecodablePdu(f"{frame.name}: {exc}") from exc
 
 
-def decode(pdu: bytes, header: PduHeader) -> SmppMessage:
-    """Raises ValueError (or KeyError for unknown commands) when the body cannot be parsed."""
-    return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(pdu, header)
+def _decode(frame: Frame) -> SmppMessage:
+    header = frame.header()
+    if header.smpp_command == SmppCommand.SUBMIT_SM_RESP:
+        return _submit_sm_resp(frame, header)
+    if header.smpp_command in (SmppCommand.SUBMIT_SM, SmppCommand.DELIVER_SM):
+        data = readable(frame.data)
+        header = PduHeader(len(data), header.smpp_command, header.command_status, frame.sequence)
+        return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(data, header, DEFAULT_ENCODING)
+    return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(frame.data, header)
 
 
-def is_request(command: SmppCommand) -> bool:
-    return command in COMMAND_RESPONSE_MAP
+def _submit_sm_resp(frame: Frame, header: PduHeader) -> SubmitSmResp:
+    """Leniently: an accepted submit_sm must not read as lost because of an odd message id."""
+    raw = frame.data[PDU_HEADER_LENGTH:].split(NULL, 1)[0]
+    message_id = raw.decode("ascii", "replace")[:MAX_MESSAGE_ID]
+    return SubmitSmResp(header.sequence_num, header.command_status, message_id=message_id)
 
 
 def response_class(command: SmppCommand) -> type[SmppMessage]:
@@ -52,3 +174,107 @@ def concatenation(deliver: SubmitSm) -> tuple[int, int, int]:
     if deliver.esm_class & UDHI and ref > 0xFF:
         ref >>= 16
     return ref, part, total
+
+
+# -- submit_sm / deliver_sm bodies ---------------------------------------------------------
+
+# Fields before short_message: 0 = C-octet string, n = n fixed octets (SMPP 3.4, 4.4.1).
+_FIELDS_BEFORE_SM: Final = (0, 2, 0, 2, 0, 3, 0, 0, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class SmLayout:
+    """Where the fields read or rewritten raw sit in a submit_sm/deliver_sm PDU."""
+
+    source_ton: int
+    dest_ton: int
+    data_coding: int
+    short_message: slice
+    tlvs: int
+
+
+def layout(pdu: bytes) -> SmLayout:
+    """ValueError when the body is cut short or a C-octet string is not terminated."""
+    offsets, index = [], PDU_HEADER_LENGTH
+    for width in _FIELDS_BEFORE_SM:
+        offsets.append(index)
+        index = pdu.index(NULL, index) + 1 if width == 0 else index + width
+    end = index + pdu[index - 1] if index <= len(pdu) else len(pdu) + 1
+    if end > len(pdu):
+        raise ValueError("submit_sm/deliver_sm body cut short")
+    return SmLayout(offsets[1], offsets[3], index - 3, slice(index, end), end)
+
+
+def short_message_bytes(pdu: bytes) -> bytes:
+    """The raw short_message octets of a submit_sm/deliver_sm PDU."""
+    return pdu[layout(pdu).short_message]
+
+
+def source_address(pdu: bytes) -> str:
+    """source_addr of a submit_sm/deliver_sm, for (masked) logs; "" when unreadable."""
+    try:
+        start = layout(pdu).source_ton + 2
+    except ValueError:
+        return ""
+    return pdu[start : pdu.index(NULL, start)].decode("ascii", "replace")
+
+
+def readable(pdu: bytes) -> bytes:
+    """The PDU with the quirks aiosmpplib cannot read smoothed over (see the module docstring).
+
+    UndecodablePdu for a data_coding with no known alphabet; ValueError for a broken body.
+    """
+    at = layout(pdu)
+    data = bytearray(pdu[: at.tlvs])
+    for ton in (at.source_ton, at.dest_ton):
+        data[ton] = data[ton] if data[ton] in _TONS else TON.UNKNOWN
+        data[ton + 1] = data[ton + 1] if data[ton + 1] in _NPIS else NPI.UNKNOWN
+    data[at.data_coding] = known_coding(data[at.data_coding])
+    data += _readable_tlvs(pdu[at.tlvs :])
+    struct.pack_into("!I", data, 0, len(data))
+    return bytes(data)
+
+
+def known_coding(data_coding: int) -> int:
+    """A data_coding aiosmpplib can decode with the same alphabet; UndecodablePdu if none."""
+    if data_coding in _KNOWN_CODINGS:
+        return data_coding
+    if data_coding in DATA_CODING_ALIASES:
+        return DATA_CODING_ALIASES[data_coding]
+    raise UndecodablePdu(f"data_coding 0x{data_coding:02x} has no known alphabet")
+
+
+def _readable_tlvs(raw: bytes) -> bytes:
+    kept, dropped = bytearray(), []
+    for tag, value in tlvs(raw):
+        if _tlv_readable(tag, value):
+            kept += TLV_HEADER.pack(tag, len(value)) + value
+        else:
+            dropped.append(f"0x{tag:04x}")
+    if dropped:
+        log.info("TLVs aiosmpplib cannot read were dropped: %s", ", ".join(dropped))
+    return bytes(kept)
+
+
+def tlvs(raw: bytes) -> Iterator[tuple[int, bytes]]:
+    """(tag, value) of each TLV; ValueError when the last one is cut short."""
+    index = 0
+    while index < len(raw):
+        if index + TLV_HEADER.size > len(raw):
+            raise ValueError("TLV header cut short")
+        tag, length = TLV_HEADER.unpack_from(raw, index)
+        value = raw[index + TLV_HEADER.size : index + TLV_HEADER.size + length]
+        if len(value) < length:
+            raise ValueError(f"TLV 0x{tag:04x} cut short")
+        yield tag, value
+        index += TLV_HEADER.size + length
+
+
+def _tlv_readable(tag: int, value: bytes) -> bool:
+    """message_payload is decoded with the message; ints need 1/2/4 octets; strings ASCII."""
+    kind = tag_data_type(tag)
+    if tag == MESSAGE_PAYLOAD or kind is bool:
+        return True
+    if kind is int:
+        return len(value) in _INT_TLV_LENGTHS
+    return value.isascii()

@@ -19,6 +19,7 @@ from aiosmpplib import (
     EnquireLink,
     OptionalParam,
     PhoneNumber,
+    SmppCommand,
     SmppCommandStatus,
     SmppMessage,
     SubmitSm,
@@ -33,6 +34,7 @@ from aiosmpplib.state import (
     USER_MESSAGE_REFERENCE,
 )
 
+from smpp import wire
 from smpp.segmentation import concat_udh, encode_parts
 from smpp.simulator import MtMessage, NoReceiverBound, SmscSimulator, mask_number
 
@@ -307,6 +309,78 @@ async def test_submit_responses_knob(sim: SmscSimulator, esme: RawEsme, status: 
     assert (await esme.submit("refused")).command_status is status
     assert (await esme.submit("accepted")).command_status is Status.ESME_ROK
     assert [m.text for m in sim.mt_log] == ["accepted"]
+
+
+async def test_submit_gate_holds_answers_and_counts_in_flight(
+    sim: SmscSimulator, esme: RawEsme
+) -> None:
+    sim.submit_gate.clear()
+    sends = [asyncio.create_task(esme.submit(f"held {n}")) for n in range(3)]
+    await sim.wait_received(SmppCommand.SUBMIT_SM, 3)
+    assert (await esme.request(EnquireLink())).command_status is Status.ESME_ROK  # still reading
+    assert sim.submits_in_flight == 3 and not any(send.done() for send in sends)
+    sim.submit_gate.set()
+    responses = await asyncio.wait_for(asyncio.gather(*sends), TIMEOUT)
+    assert all(r.command_status is Status.ESME_ROK for r in responses)
+    assert (sim.submits_in_flight, sim.peak_submits_in_flight) == (0, 3)
+    assert sorted(m.text for m in sim.mt_log) == ["held 0", "held 1", "held 2"]
+
+
+async def test_held_submits_of_a_dropped_connection_are_forgotten(
+    sim: SmscSimulator, esme: RawEsme
+) -> None:
+    sim.submit_gate.clear()
+    send = asyncio.create_task(esme.submit("never answered"))
+    await sim.wait_received(SmppCommand.SUBMIT_SM)
+    await sim.drop_binds()
+    await asyncio.wait_for(esme.closed.wait(), TIMEOUT)
+    assert sim.submits_in_flight == 0 and sim.mt_log == []
+    send.cancel()
+    await asyncio.gather(send, return_exceptions=True)
+
+
+async def test_vendor_status_in_submit_responses(sim: SmscSimulator) -> None:
+    sim.submit_responses.append(0x00000458)  # aiosmpplib cannot even parse this one
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    writer.write(BindTransceiver(sequence_num=1, system_id="hamta", password="secret").pdu())
+    writer.write(SubmitSm(short_message="x", sequence_num=2, **SUBMIT_DEFAULTS).pdu())
+    bound, answer = [await asyncio.wait_for(wire.read_pdu(reader), TIMEOUT) for _ in range(2)]
+    assert bound.status is Status.ESME_ROK
+    assert (answer.command, answer.status_code, answer.sequence) == (
+        SmppCommand.SUBMIT_SM_RESP, 0x00000458, 2,
+    )
+    writer.close()
+
+
+async def test_ignore_enquire_link_leaves_the_next_ones_unanswered(
+    sim: SmscSimulator, esme: RawEsme
+) -> None:
+    sim.ignore_enquire_link = 1
+    first = asyncio.create_task(esme.request(EnquireLink()))
+    await sim.wait_received(SmppCommand.ENQUIRE_LINK)
+    assert (await esme.request(EnquireLink())).command_status is Status.ESME_ROK
+    assert not first.done()  # answered in order: the first one was skipped
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+
+
+async def test_received_counts_requests_by_command(sim: SmscSimulator, esme: RawEsme) -> None:
+    await esme.request(EnquireLink())
+    await esme.submit("one")
+    assert sim.received == {
+        SmppCommand.BIND_TRANSCEIVER: 1, SmppCommand.ENQUIRE_LINK: 1, SmppCommand.SUBMIT_SM: 1,
+    }
+    with pytest.raises(TimeoutError):
+        await sim.wait_received(SmppCommand.UNBIND, timeout=0.01)
+
+
+async def test_absurd_length_is_nacked_and_closed(sim: SmscSimulator, esme: RawEsme) -> None:
+    future = asyncio.get_running_loop().create_future()
+    esme._pending[77] = future
+    await esme.send_bytes(struct.pack("!IIII", 8, 0x00000004, 0, 77))
+    nack = await asyncio.wait_for(future, TIMEOUT)
+    assert (nack.smpp_command, nack.command_status) == (0x80000000, Status.ESME_RINVCMDLEN)
+    await asyncio.wait_for(esme.closed.wait(), TIMEOUT)
 
 
 # -- receipts ---------------------------------------------------------------------------------
