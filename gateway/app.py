@@ -17,7 +17,7 @@ import secrets
 import socket
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from flows.dialog import Dialog
@@ -39,10 +39,12 @@ log = logging.getLogger("gateway.app")
 
 
 def connect_redis(settings: Settings) -> Redis:
-    return Redis.from_url(
-        settings.redis.url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2,
-        health_check_interval=10,
+    """A bounded pool: under load callers wait for a connection instead of failing."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis.url, max_connections=settings.redis.max_connections, timeout=10,
+        decode_responses=True, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10,
     )
+    return Redis(connection_pool=pool)
 
 
 def flow_config(settings: Settings) -> FlowConfig:
@@ -75,11 +77,9 @@ class Gateway:
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
         self.redis = connect_redis(settings)
         self.registry = RedisRegistry(self.redis, self.keys)
-        self.receipts = RedisReceiptCorrelator(
-            self.redis, settings.redis.prefix, settings.smpp.receipt_ttl_seconds
-        )
+        self.receipts = RedisReceiptCorrelator(settings.redis.prefix, settings.smpp.receipt_ttl_seconds)
         intake = MoIntake(self.redis, self.keys, self.receipts, settings.smpp.mo_segment_timeout_seconds)
-        self.smpp = SmppClient(client_config(settings), intake.on_deliver, self.receipts.on_accepted)
+        self.smpp = SmppClient(client_config(settings), intake.on_events)
         dialog = Dialog(self.registry, flow_config(settings))
         store = SubscriberStore(self.redis, self.keys, settings.service.default_language)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner)

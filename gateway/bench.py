@@ -3,27 +3,32 @@ measured against the same simulator in the same run, so the figures compare as a
 
 Each simulated subscriber owns one detached device and walks the whole dialog: menu choice,
 IMEI, old number, confirmation code (4 turns). A turn's latency runs from the simulator
-sending the MO to it recording the complete (reassembled) reply.
+sending the MO to it recording the complete (reassembled) reply. The gateway (and then the
+echo ESME) runs in its own process; the simulator and the subscribers run in this one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from aiosmpplib import ESME, AbstractHook, DeliverSm, PhoneNumber, SmppMessage, SubmitSm
-from aiosmpplib.log import WARNING
-
-from gateway.app import Gateway
+from gateway.app import connect_redis
 from gateway.fixtures import parse_fixture
+from gateway.keys import Keys
 from gateway.redis_server import RedisServer
+from gateway.registry import RedisRegistry
 from gateway.settings import load_settings
 from smpp.simulator import SmscSimulator
 
@@ -110,56 +115,48 @@ async def _drive(sim: SmscSimulator, count: int, dialog: Callable[..., Awaitable
     return Run(len(latencies), time.perf_counter() - started, latencies)
 
 
+@contextlib.contextmanager
+def _process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The ESME under test runs in its own process, as it would beside a real SMSC."""
+    process = subprocess.Popen([sys.executable, *args], env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def _bound_or_failed(sim: SmscSimulator, process: subprocess.Popen[bytes]) -> None:
+    try:
+        await sim.wait_bound(timeout=30)
+    except TimeoutError:
+        raise RuntimeError(f"the ESME under test did not bind (exit code {process.poll()})") from None
+
+
 async def _gateway_run(redis_url: str, count: int) -> Run:
     async with SmscSimulator(port=0, password="bench") as sim:
-        base = load_settings()
-        settings = load_settings(
-            smpp={**base.smpp.model_dump(), "port": sim.port, "password": "bench", "tps": 100000,
-                  "window": 100},
-            redis={**base.redis.model_dump(), "url": redis_url},
-            http={**base.http.model_dump(), "port": 0},
-        )
-        gateway = Gateway(settings)
-        await gateway.registry.load(parse_fixture(bench_fixture(count)))
-        await gateway.start()
-        try:
-            await sim.wait_bound()
+        settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
+        redis = connect_redis(settings)
+        await RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions)).load(
+            parse_fixture(bench_fixture(count)))
+        await redis.aclose()
+        env = {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(sim.port),
+               "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SMPP__TPS": "100000",
+               "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": "WARNING"}
+        with _process(["-m", "gateway", "run"], env) as process:
+            await _bound_or_failed(sim, process)
             return await _drive(sim, count, _dialog)
-        finally:
-            await gateway.stop()
-
-
-class _EchoHook(AbstractHook):
-    """The thinnest useful ESME: answer each MO with its own text (stock aiosmpplib parts)."""
-
-    def __init__(self) -> None:
-        self.esme: ESME | None = None
-
-    async def sending(self, smpp_message: SmppMessage, pdu: bytes, client_id: str) -> None:
-        return None
-
-    async def received(self, smpp_message: SmppMessage | None, pdu: bytes, client_id: str) -> None:
-        if isinstance(smpp_message, DeliverSm) and not smpp_message.is_receipt() and self.esme:
-            reply = SubmitSm(short_message=smpp_message.short_message, source=PhoneNumber(SHORTCODE),
-                             destination=smpp_message.source)
-            await self.esme.broker.enqueue(reply)
-
-    async def send_error(self, smpp_message: SmppMessage, error: Exception, client_id: str) -> None:
-        return None
 
 
 async def _echo_run(count: int) -> Run:
     async with SmscSimulator(port=0, password="bench") as sim:
-        hook = _EchoHook()
-        esme = ESME("127.0.0.1", sim.port, "hamta", "bench", hook=hook, log_level=WARNING)
-        hook.esme = esme
-        task = asyncio.create_task(esme.start())
-        try:
-            await sim.wait_bound()
+        with _process(["-m", "gateway.bench_echo", "127.0.0.1", str(sim.port), "bench"], {}) as process:
+            await _bound_or_failed(sim, process)
             return await _drive(sim, count, _echo_dialog)
-        finally:
-            await esme.stop()
-            task.cancel()
 
 
 async def bench(subscribers: int, out: TextIO) -> None:
@@ -178,6 +175,6 @@ def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run) -> None:
     line(f"gateway: {gateway.turns_per_second:8.1f} turns/s  {gateway.turns_per_second / 4:7.1f} dialogs/s  "
          f"p50 {gateway.percentile(50):6.1f} ms  p95 {gateway.percentile(95):6.1f} ms  "
          f"p99 {gateway.percentile(99):6.1f} ms")
-    line(f"echo ESME (aiosmpplib, stock correlator): {echo.turns_per_second:8.1f} turns/s  "
+    line(f"echo ESME (aiosmpplib, stock correlator, same 2-part replies): {echo.turns_per_second:8.1f} turns/s  "
          f"p50 {echo.percentile(50):6.1f} ms  p99 {echo.percentile(99):6.1f} ms")
     line(f"ratio gateway/echo: {gateway.turns_per_second / echo.turns_per_second:.2f}")

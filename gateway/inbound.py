@@ -1,8 +1,11 @@
-"""MO intake: each deliver_sm is stored in Redis before the SMSC gets its deliver_sm_resp.
+"""What the SMSC tells the gateway, stored in Redis before the SMSC gets its answer.
 
-Parts of a concatenated MO (UDH or SAR) wait in a hash per sender+recipient+reference, with a
-TTL, and the complete text is appended to the number's partition stream in the same Lua call.
-When Redis cannot take the message the SMSC is told ESME_RX_T_APPN, so it retries later.
+A batch of events (MO parts, delivery receipts, accepted submit_sm parts) is staged on one
+pipeline, in arrival order, and sent in one round trip. An MO part is appended by a Lua script
+to its partition stream (complete messages) or to a hash per sender+recipient+reference with
+a TTL (parts of a concatenated MO, UDH or SAR), where the part that completes the message
+appends the whole text. When Redis cannot take an MO the SMSC is told ESME_RX_T_APPN, so it
+retries later.
 """
 
 from __future__ import annotations
@@ -10,22 +13,27 @@ from __future__ import annotations
 import logging
 import time
 from importlib.resources import files
+from typing import Any
 
 from aiosmpplib import DeliverSm, SmppCommandStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from flows.normalize import mask_msisdn, parse_msisdn
+from flows.normalize import parse_msisdn
 from gateway.keys import Keys
 from smpp import wire
-from smpp.receipts import ReceiptCorrelator
+from smpp.client import Accepted, SmscEvent
+from smpp.receipts import RedisReceiptCorrelator
 
 log = logging.getLogger("gateway.inbound")
+
+OK = SmppCommandStatus.ESME_ROK
+TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
 
 
 class MoIntake:
     def __init__(
-        self, redis: Redis, keys: Keys, receipts: ReceiptCorrelator, parts_ttl_seconds: int
+        self, redis: Redis, keys: Keys, receipts: RedisReceiptCorrelator, parts_ttl_seconds: int
     ) -> None:
         self._redis = redis
         self._keys = keys
@@ -34,30 +42,58 @@ class MoIntake:
         self._store = redis.register_script(
             files("gateway").joinpath("store_mo.lua").read_text(encoding="utf-8")
         )
+        self.stored = 0
 
-    async def on_deliver(self, deliver: DeliverSm) -> SmppCommandStatus:
-        try:
-            if deliver.is_receipt():
-                await self._receipts.on_receipt(deliver)
-            else:
-                await self._store_mo(deliver)
-        except (RedisError, OSError) as exc:
-            # redis-py lets some socket errors through unwrapped, hence OSError too.
-            log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
-            return SmppCommandStatus.ESME_RX_T_APPN
-        return SmppCommandStatus.ESME_ROK
+    async def on_events(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:
+        staged: list[str] = []  # what each pipeline command was, in order
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                staged.append(await self._stage(pipe, event))
+            try:
+                results = await pipe.execute(raise_on_error=False) if len(pipe) else []
+            except (RedisError, OSError) as exc:
+                # redis-py lets some socket errors through unwrapped, hence OSError too.
+                log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
+                return [TRY_LATER] * len(events)
+        return self._statuses(events, staged, iter(results))
 
-    async def _store_mo(self, deliver: DeliverSm) -> None:
-        sender = parse_msisdn(deliver.source.number)
-        recipient = deliver.destination.number
+    async def _stage(self, pipe: Any, event: SmscEvent) -> str:
+        if isinstance(event, Accepted):
+            self._receipts.stage_remember(pipe, event)
+            return "remember"
+        if event.is_receipt():
+            self._receipts.stage_lookup(pipe, event)
+            return "receipt"
+        sender = parse_msisdn(event.source.number)
         if sender is None:
             log.warning("MO from a non-mobile sender ignored")
-            return
-        ref, part, total = wire.concatenation(deliver)
+            return "ignored"
+        await self._store(keys=self._mo_keys(sender, event), args=self._mo_args(sender, event),
+                          client=pipe)
+        return "mo"
+
+    def _mo_keys(self, sender: str, deliver: DeliverSm) -> list[str]:
+        ref, _part, _total = wire.concatenation(deliver)
         partition = self._keys.partition_of(sender)
-        keys = [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref)]
+        recipient = deliver.destination.number
+        return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref)]
+
+    def _mo_args(self, sender: str, deliver: DeliverSm) -> list[object]:
+        _ref, part, total = wire.concatenation(deliver)
         text = deliver.short_message or deliver.message_payload
-        args = [sender, recipient, text, f"{time.time():.3f}", max(total, 1), part, self._parts_ttl, "sms"]
-        complete = await self._store(keys=keys, args=args)
-        log.info("MO from %s stored (%s)", mask_msisdn(sender),
-                 "complete" if complete else f"part {part}/{total}")
+        return [sender, deliver.destination.number, text, f"{time.time():.3f}", max(total, 1), part,
+                self._parts_ttl, "sms"]
+
+    def _statuses(self, events: list[SmscEvent], staged: list[str], results: Any) -> list[SmppCommandStatus]:
+        statuses = []
+        for event, kind in zip(events, staged):
+            result = next(results) if kind != "ignored" else None
+            failed = isinstance(result, Exception)
+            if failed:
+                log.error("Redis refused a %s: %s", kind, type(result).__name__)
+            elif kind == "receipt":
+                self._receipts.finish_lookup(event, result)  # type: ignore[arg-type]
+            elif kind == "mo":
+                self.stored += 1
+            statuses.append(TRY_LATER if failed and kind in ("mo", "receipt") else OK)
+        return statuses

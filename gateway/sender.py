@@ -51,7 +51,7 @@ class ReplySender:
         async def handle(entry: Entry) -> None:
             await self._deliver(stream, entry, stopping)
 
-        await consume(self._redis, stream, OUTBOUND_GROUP, handle, stopping)
+        await consume(self._redis, stream, OUTBOUND_GROUP, handle, _recipient, stopping)
 
     async def _deliver(self, stream: str, entry: Entry, stopping: asyncio.Event) -> None:
         entry_id, fields = entry
@@ -108,6 +108,10 @@ class ReplySender:
         except SubmitFailed as exc:
             log.warning("submit_sm not answered (%s); will retry", exc)
             return None
+
+
+def _recipient(entry: Entry) -> str:
+    return OutboundMessage.model_validate_json(entry[1]["message"]).recipient
 
 
 def _outcome(response: SmppMessage | None) -> Outcome:

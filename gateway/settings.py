@@ -60,6 +60,7 @@ class RedisSettings(BaseModel):
     prefix: str = Field("hamta", pattern=r"^[a-z][a-z0-9_-]*$")
     partitions: int = Field(16, ge=1, le=1024)
     lease_seconds: float = Field(15, gt=0)
+    max_connections: int = Field(128, ge=8, le=10000)
 
 
 class HttpSettings(BaseModel):

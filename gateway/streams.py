@@ -35,11 +35,16 @@ async def consume(
     stream: str,
     group: str,
     handle: Callable[[Entry], Awaitable[None]],
+    key: Callable[[Entry], str],
     stopping: asyncio.Event,
     batch: int = 64,
     block_ms: int = 500,
 ) -> None:
-    """Hand each entry to `handle` in order until `stopping` is set; `handle` acknowledges."""
+    """Hand each entry to `handle` until `stopping` is set; `handle` acknowledges.
+
+    Entries with the same `key` (one phone number) are handled one at a time in stream order;
+    entries of different keys in one batch are handled concurrently.
+    """
     await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
     while not stopping.is_set():
@@ -51,10 +56,23 @@ async def consume(
         entries: list[Entry] = reply[0][1] if reply else []
         if cursor == "0" and not entries:
             cursor = ">"  # the backlog of this group is done; from now on, new entries
-        for entry in entries:
-            if stopping.is_set():
-                return
-            await handle(entry)
+        await asyncio.gather(*(_in_order(run, handle, stopping) for run in _by_key(entries, key)))
+
+
+def _by_key(entries: list[Entry], key: Callable[[Entry], str]) -> list[list[Entry]]:
+    runs: dict[str, list[Entry]] = {}
+    for entry in entries:
+        runs.setdefault(key(entry), []).append(entry)
+    return list(runs.values())
+
+
+async def _in_order(
+    run: list[Entry], handle: Callable[[Entry], Awaitable[None]], stopping: asyncio.Event
+) -> None:
+    for entry in run:
+        if stopping.is_set():
+            return
+        await handle(entry)
 
 
 async def retrying(call: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T | None:

@@ -25,6 +25,10 @@ from gateway.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 log = logging.getLogger("gateway.worker")
 
 
+def _sender(entry: Entry) -> str:
+    return entry[1]["sender"]
+
+
 class LeaseLost(Exception):
     """The partition moved to another process while this turn ran. Not retryable here."""
 
@@ -49,7 +53,7 @@ class TurnWorker:
         async def handle(entry: Entry) -> None:
             await self._until_done(partition, entry, stopping)
 
-        await consume(self._redis, stream, INBOUND_GROUP, handle, stopping)
+        await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping)
 
     async def _until_done(self, partition: int, entry: Entry, stopping: asyncio.Event) -> None:
         """Retry while Redis is away; a message that breaks the dialog is dead-lettered."""

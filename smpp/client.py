@@ -2,10 +2,14 @@
 
 - binds (transceiver) with the configured credentials, reconnecting with capped exponential
   backoff and jitter (the backoff starts over after each successful bind);
-- answers each deliver_sm with the status its `DeliverHandler` returns, only after the handler
-  returned (so an MO is acknowledged after it is stored, or refused with ESME_RX_T_APPN);
-  a deliver_sm that cannot be decoded is answered `UNDECODABLE` and a failing handler
-  `HANDLER_FAILED`, so neither takes the link down;
+- hands what the SMSC tells it (each deliver_sm, and each accepted submit_sm) to its
+  `EventHandler` in arrival order, in batches: the read loop never waits on storage, and the
+  handler can store a whole batch in one round trip. Each deliver_sm is answered with the
+  status the handler returns for it, only after the handler returned (so an MO is
+  acknowledged after it is stored, or refused with ESME_RX_T_APPN); a deliver_sm that cannot
+  be decoded is answered `UNDECODABLE` and a failing handler `HANDLER_FAILED`, so neither
+  takes the link down. An accepted submit_sm is queued before the receipt that may follow it,
+  so its correlation is always stored first;
 - submits with a window (maximum outstanding submit_sm) and a TPS limit, one PDU at a time per
   call, returning the SMSC's response; responses are matched by sequence number in a dict, so
   correlation is O(1) per PDU;
@@ -55,8 +59,20 @@ from smpp.pacing import TokenBucket
 
 log = logging.getLogger("smpp.client")
 
-DeliverHandler = Callable[[DeliverSm], Awaitable[SmppCommandStatus]]
-AcceptedHandler = Callable[[SubmitSm, SubmitSmResp], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The SMSC accepted a submit_sm part (its receipt may follow)."""
+
+    submit: SubmitSm
+    response: SubmitSmResp
+
+
+SmscEvent = DeliverSm | Accepted
+# One status per event, in order; the statuses of `Accepted` events are not used.
+EventHandler = Callable[[list[SmscEvent]], Awaitable[list[SmppCommandStatus]]]
+MAX_BATCH: Final = 256
 
 # A deliver_sm we can never read: retrying the same bytes cannot help, so a permanent error.
 UNDECODABLE: Final = SmppCommandStatus.ESME_RX_P_APPN
@@ -94,13 +110,20 @@ LINK_ERRORS: Final = (
 )
 
 
+def _stale(item: tuple[SmscEvent, int, asyncio.StreamWriter | None],
+           current: asyncio.StreamWriter | None) -> bool:
+    event, _sequence, writer = item
+    return isinstance(event, DeliverSm) and writer is not current
+
+
 class SmppClient:
-    def __init__(
-        self, config: ClientConfig, on_deliver: DeliverHandler, on_accepted: AcceptedHandler
-    ) -> None:
+    def __init__(self, config: ClientConfig, on_events: EventHandler) -> None:
         self._config = config
-        self._on_deliver = on_deliver
-        self._on_accepted = on_accepted
+        self._on_events = on_events
+        # (event, deliver_sm sequence, the connection to answer on) in arrival order
+        self._events: asyncio.Queue[tuple[SmscEvent, int, asyncio.StreamWriter | None]] = (
+            asyncio.Queue()
+        )
         self._sequence = itertools.count(1)
         self._pending: dict[int, tuple[SmppMessage, asyncio.Future[SmppMessage]]] = {}
         self._window = asyncio.Semaphore(config.window)
@@ -120,6 +143,13 @@ class SmppClient:
 
     async def run(self) -> None:
         """Stay bound until `stop()`; every failure is logged and followed by a backoff."""
+        dispatcher = asyncio.create_task(self._dispatch_events())
+        try:
+            await self._stay_bound()
+        finally:
+            dispatcher.cancel()
+
+    async def _stay_bound(self) -> None:
         failures = 0
         while not self._stopped.is_set():
             binds = self.binds
@@ -223,11 +253,11 @@ class SmppClient:
             frame = await wire.read_pdu(reader)
             self._link_alive.set()
             if frame.is_response:
-                await self._resolve(frame)
+                self._resolve(frame)
             elif not await self._answer(frame):
                 return
 
-    async def _resolve(self, frame: wire.Frame) -> None:
+    def _resolve(self, frame: wire.Frame) -> None:
         request, future = self._pending.get(frame.sequence, (None, None))
         if future is None or future.done():
             log.warning("SMPP %s for unknown sequence %d ignored", frame.name, frame.sequence)
@@ -235,8 +265,8 @@ class SmppClient:
         response = self._response(frame)
         if isinstance(request, SubmitSm) and isinstance(response, SubmitSmResp) and \
                 response.command_status == SmppCommandStatus.ESME_ROK:
-            # Correlate before reading on: the receipt may be the very next PDU.
-            await self._accepted(request, response)
+            # Queued before anything read after it, such as this part's receipt.
+            self._events.put_nowait((Accepted(request, response), 0, None))
         future.set_result(response)
 
     def _response(self, frame: wire.Frame) -> SmppMessage:
@@ -251,17 +281,11 @@ class SmppClient:
                         frame.name, frame.sequence, exc)
             return GenericNack(frame.sequence, frame.status)
 
-    async def _accepted(self, request: SubmitSm, response: SubmitSmResp) -> None:
-        try:
-            await self._on_accepted(request, response)
-        except Exception:  # the part is accepted whatever the handler did: keep the link
-            log.exception("accepted handler failed for message id %s", response.message_id)
-
     async def _answer(self, frame: wire.Frame) -> bool:
         """Answer a request from the SMSC; False when the session must end (unbind)."""
         command, sequence = frame.command, frame.sequence
         if command == SmppCommand.DELIVER_SM:
-            self._send(DeliverSmResp(sequence, await self._deliver(frame)))
+            self._deliver(frame)
         elif command == SmppCommand.ENQUIRE_LINK:
             self._send(EnquireLinkResp(sequence))
         elif command == SmppCommand.UNBIND:
@@ -275,20 +299,39 @@ class SmppClient:
             self._send(GenericNack(sequence, SmppCommandStatus.ESME_RINVCMDID))
         return True
 
-    async def _deliver(self, frame: wire.Frame) -> SmppCommandStatus:
+    def _deliver(self, frame: wire.Frame) -> None:
         try:
             message = wire.decode(frame)
         except wire.UndecodablePdu as exc:
             log.warning("deliver_sm from %s (sequence %d) answered %s: %s",
                         mask_msisdn(wire.source_address(frame.data)), frame.sequence,
                         UNDECODABLE.name, exc)
-            return UNDECODABLE
+            self._send(DeliverSmResp(frame.sequence, UNDECODABLE))
+            return
         assert isinstance(message, DeliverSm)
+        self._events.put_nowait((message, frame.sequence, self._writer))
+
+    async def _dispatch_events(self) -> None:
+        """Hand queued events to the handler in batches, then answer their deliver_sm."""
+        while True:
+            batch = [await self._events.get()]
+            while len(batch) < MAX_BATCH and not self._events.empty():
+                batch.append(self._events.get_nowait())
+            # A deliver_sm from a closed connection is left unanswered and unstored: the SMSC
+            # delivers it again, so storing it now would make it twice.
+            batch = [item for item in batch if not _stale(item, self._writer)]
+            if batch:
+                statuses = await self._handle([event for event, _, _ in batch])
+                for (event, sequence, _writer), status in zip(batch, statuses):
+                    if isinstance(event, DeliverSm):
+                        self._send(DeliverSmResp(sequence, status))
+
+    async def _handle(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:
         try:
-            return await self._on_deliver(message)
-        except Exception:  # answered, so the SMSC retries; never a dead read loop
-            log.exception("deliver handler failed; deliver_sm answered %s", HANDLER_FAILED.name)
-            return HANDLER_FAILED
+            return await self._on_events(events)
+        except Exception:  # answered, so the SMSC retries; never a dead dispatcher
+            log.exception("event handler failed; deliver_sm answered %s", HANDLER_FAILED.name)
+            return [HANDLER_FAILED] * len(events)
 
     def _send(self, message: SmppMessage) -> None:
         if self._writer is not None:

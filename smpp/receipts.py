@@ -1,21 +1,22 @@
-"""Delivery-receipt correlation: SMSC message id -> the outbound message it belongs to.
+"""Delivery-receipt correlation: SMSC message id -> the outbound message part it belongs to.
 
 This replaces aiosmpplib's SimpleCorrelator for receipts, which scans every entry on each
 message: here each id is one Redis key with a TTL (receipts can come days later), so both
-remembering and looking up are O(1) and nothing grows without bound.
+remembering and looking up are O(1) and nothing grows without bound. The operations are
+staged on a pipeline the caller executes, so a batch of SMSC events costs one round trip.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from aiosmpplib import DeliverSm, SubmitSm, SubmitSmResp
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from aiosmpplib import DeliverSm
+
+from smpp.client import Accepted
 
 log = logging.getLogger("smpp.receipts")
 
@@ -27,39 +28,26 @@ class ReceiptTarget:
     parts: int
 
 
-class ReceiptCorrelator(ABC):
-    async def on_accepted(self, submit: SubmitSm, response: SubmitSmResp) -> None:
-        """Remember an accepted part; its `log_id` is the outbound id, `extra_data` "part/parts"."""
-        part, _, parts = submit.extra_data.partition("/")
-        target = ReceiptTarget(submit.log_id, int(part or 1), int(parts or 1))
-        try:
-            await self.remember(response.message_id, target)
-        except (RedisError, OSError) as exc:
-            # The part was accepted; only its receipt will go unmatched. Never drop the link.
-            log.warning("receipt correlation not stored (%s)", type(exc).__name__)
-
-    @abstractmethod
-    async def remember(self, smsc_message_id: str, target: ReceiptTarget) -> None: ...
-
-    @abstractmethod
-    async def on_receipt(self, receipt: DeliverSm) -> ReceiptTarget | None:
-        """Match a receipt; unknown or expired ids are logged and ignored (None)."""
-
-
-class RedisReceiptCorrelator(ReceiptCorrelator):
-    def __init__(self, redis: Redis, key_prefix: str, ttl_seconds: int) -> None:
-        self._redis = redis
+class RedisReceiptCorrelator:
+    def __init__(self, key_prefix: str, ttl_seconds: int) -> None:
         self._prefix = key_prefix
         self._ttl = ttl_seconds
         self.outcomes: Counter[str] = Counter()
 
-    async def remember(self, smsc_message_id: str, target: ReceiptTarget) -> None:
-        await self._redis.set(self._key(smsc_message_id), json.dumps(asdict(target)), ex=self._ttl)
+    def stage_remember(self, pipe: Any, accepted: Accepted) -> None:
+        """Queue the correlation of an accepted part: `log_id` is the outbound id and
+        `extra_data` "part/parts", as the sender set them."""
+        submit = accepted.submit
+        part, _, parts = submit.extra_data.partition("/")
+        target = ReceiptTarget(submit.log_id, int(part or 1), int(parts or 1))
+        pipe.set(self._key(accepted.response.message_id), json.dumps(asdict(target)), ex=self._ttl)
 
-    async def on_receipt(self, receipt: DeliverSm) -> ReceiptTarget | None:
-        fields = receipt.parse_receipt()
-        message_id, stat = str(fields.get("id", "")), str(fields.get("stat", "UNKNOWN"))
-        raw = await self._redis.getdel(self._key(message_id)) if message_id else None
+    def stage_lookup(self, pipe: Any, receipt: DeliverSm) -> None:
+        pipe.getdel(self._key(_receipted_id(receipt)))
+
+    def finish_lookup(self, receipt: DeliverSm, raw: str | None) -> ReceiptTarget | None:
+        """Match a receipt; unknown or expired ids are logged and ignored (None)."""
+        stat = str(receipt.parse_receipt().get("stat", "UNKNOWN"))
         if raw is None:
             self.outcomes["unknown"] += 1
             log.warning("delivery receipt for an unknown or expired message id ignored (%s)", stat)
@@ -72,3 +60,7 @@ class RedisReceiptCorrelator(ReceiptCorrelator):
 
     def _key(self, message_id: str) -> str:
         return f"{self._prefix}:receipt:{message_id}"
+
+
+def _receipted_id(receipt: DeliverSm) -> str:
+    return str(receipt.parse_receipt().get("id", ""))

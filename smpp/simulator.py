@@ -95,7 +95,7 @@ class SmscSimulator:
         self.peak_submits_in_flight = 0
         self.ignore_enquire_link = 0
         self.received: collections.Counter[int] = collections.Counter()
-        self._unreturned: list[MtMessage] = []
+        self._mt_inbox = MtInbox()
         self._partial: dict[tuple[str, str, int], dict[int, Part]] = {}
         self._parts_by_id: dict[str, Part] = {}
         self._sessions: dict[Session, asyncio.Task[None]] = {}
@@ -152,14 +152,7 @@ class SmscSimulator:
     async def await_mt(self, destination: str | None = None, timeout: float = 5.0) -> MtMessage:
         """The oldest complete MT (to ``destination``, if given) not yet returned here."""
 
-        def matching() -> MtMessage | None:
-            return next((m for m in self._unreturned if destination in (None, m.destination)), None)
-
-        await self._wait_until(lambda: matching() is not None, timeout)
-        message = matching()
-        assert message is not None
-        self._unreturned.remove(message)
-        return message
+        return await self._mt_inbox.take(destination, timeout)
 
     async def send_receipt(self, message_id: str, stat: str = "DELIVRD") -> None:
         """Send a receipt for an accepted part to a bound receiver; KeyError for an unknown id."""
@@ -333,11 +326,9 @@ class SmscSimulator:
         log.info("MT %s -> %s", mask_number(source), mask_number(destination))
         parts = self._collect_parts(part)
         if parts is not None:
-            async with self._changed:
-                message = complete(parts)
-                self.mt_log.append(message)
-                self._unreturned.append(message)
-                self._changed.notify_all()
+            message = complete(parts)
+            self.mt_log.append(message)
+            self._mt_inbox.put(message)
 
     def _collect_parts(self, part: Part) -> list[Part] | None:
         """Every part of the message once ``part`` completes it, in order; else None."""
@@ -360,6 +351,46 @@ class SmscSimulator:
     async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+
+class MtInbox:
+    """Complete MTs not yet returned by `await_mt`, per destination and in arrival order.
+
+    A waiter for one number wakes only when that number gets an MT, so a load of subscribers
+    each awaiting their own replies costs O(1) per MT, not a wake-up of every waiter.
+    """
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+        self._by_destination: collections.defaultdict[str | None, collections.deque[tuple[int, MtMessage]]] = (
+            collections.defaultdict(collections.deque)
+        )
+        self._arrived: collections.defaultdict[str | None, asyncio.Event] = (
+            collections.defaultdict(asyncio.Event)
+        )
+        self._returned: set[int] = set()
+
+    def put(self, message: MtMessage) -> None:
+        entry = (next(self._next), message)
+        for key in (message.destination, None):
+            self._by_destination[key].append(entry)
+            self._arrived[key].set()
+
+    async def take(self, destination: str | None, timeout: float) -> MtMessage:
+        async with asyncio.timeout(timeout):
+            while (message := self._pop(destination)) is None:
+                self._arrived[destination].clear()
+                await self._arrived[destination].wait()
+        return message
+
+    def _pop(self, key: str | None) -> MtMessage | None:
+        queue = self._by_destination[key]
+        while queue:
+            number, message = queue.popleft()
+            if number not in self._returned:
+                self._returned.add(number)
+                return message
+        return None
 
 
 def _same(given: str, expected: str) -> bool:

@@ -16,7 +16,7 @@ from aiosmpplib import (
 )  # fmt: skip
 
 from smpp import wire
-from smpp.client import HANDLER_FAILED, UNDECODABLE, ClientConfig, SmppClient
+from smpp.client import HANDLER_FAILED, UNDECODABLE, Accepted, ClientConfig, SmppClient, SmscEvent
 from smpp.pacing import TokenBucket
 from smpp.sim_pdus import raw_pdu
 from smpp.simulator import SmscSimulator
@@ -48,6 +48,16 @@ class Recorder:
     async def on_accepted(self, submit: SubmitSm, response: SubmitSmResp) -> None:
         self.accepted.append((submit, response))
 
+    async def on_events(self, events: list[SmscEvent]) -> list[Status]:
+        statuses = []
+        for event in events:
+            if isinstance(event, Accepted):
+                await self.on_accepted(event.submit, event.response)
+                statuses.append(Status.ESME_ROK)
+            else:
+                statuses.append(await self.on_deliver(event))
+        return statuses
+
     async def next_mo(self) -> DeliverSm:
         return await asyncio.wait_for(self.mo.get(), TIMEOUT)
 
@@ -62,7 +72,7 @@ def config(port: int, **overrides: Any) -> ClientConfig:
 
 
 def esme(recorder: Recorder, port: int, **overrides: Any) -> SmppClient:
-    return SmppClient(config(port, **overrides), recorder.on_deliver, recorder.on_accepted)
+    return SmppClient(config(port, **overrides), recorder.on_events)
 
 
 @contextlib.asynccontextmanager
