@@ -78,7 +78,8 @@ class Gateway:
         self.redis = connect_redis(settings)
         self.registry = RedisRegistry(self.redis, self.keys)
         self.receipts = RedisReceiptCorrelator(settings.redis.prefix, settings.smpp.receipt_ttl_seconds)
-        intake = MoIntake(self.redis, self.keys, self.receipts, settings.smpp.mo_segment_timeout_seconds)
+        intake = MoIntake(self.redis, self.keys, self.receipts, settings.smpp.mo_segment_timeout_seconds,
+                          settings.smpp.mo_duplicate_window_seconds)
         self.smpp = SmppClient(client_config(settings), intake.on_events)
         dialog = Dialog(self.registry, flow_config(settings))
         store = SubscriberStore(self.redis, self.keys, settings.service.default_language)
@@ -86,7 +87,10 @@ class Gateway:
         addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton, settings.smpp.source_npi)
         self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing)
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
-        self._stopping = asyncio.Event()
+        self._intake = intake
+        self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
+        self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
+        self._stop_leases = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._http: web.AppRunner | None = None
         self.http_port: int | None = None
@@ -96,14 +100,14 @@ class Gateway:
         await self._start_http()
         self._tasks.append(asyncio.create_task(self.smpp.run(), name="smpp"))
         log.info("SMPP client connecting to %s:%s", self.settings.smpp.host, self.settings.smpp.port)
-        self._tasks.append(asyncio.create_task(self.leases.run(self._partition, self._stopping), name="leases"))
+        self._tasks.append(asyncio.create_task(self.leases.run(self._partition, self._stop_leases), name="leases"))
         log.info("partition leases: %d partitions, lease %ss", self.keys.partitions,
                  self.settings.redis.lease_seconds)
 
     async def _partition(self, partition: int) -> None:
         await asyncio.gather(
-            self.worker.run(partition, self._stopping),
-            self.sender.run(partition, self._stopping),
+            self.worker.run(partition, self._stop_turns),
+            self.sender.run(partition, self._stop_sends),
         )
 
     async def _start_http(self) -> None:
@@ -126,8 +130,15 @@ class Gateway:
         return problems
 
     async def stop(self) -> None:
-        log.info("stopping gateway")
-        self._stopping.set()
+        """Graceful: refuse new MO (the SMSC retries elsewhere), finish the turns in flight,
+        flush the queued replies, unbind, free the partitions; all within shutdown_seconds."""
+        deadline = asyncio.get_running_loop().time() + self.settings.service.shutdown_seconds
+        log.info("stopping gateway: refusing new MO, finishing turns, flushing replies")
+        self._intake.draining = True
+        self._stop_turns.set()
+        await self._flush_replies(deadline)
+        self._stop_sends.set()
+        self._stop_leases.set()
         await self.leases.release_all()
         await self.smpp.stop()
         for task in self._tasks:
@@ -137,6 +148,25 @@ class Gateway:
             await self._http.cleanup()
         await self.redis.aclose()
         log.info("gateway stopped")
+
+    async def _flush_replies(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline and self.smpp.is_bound:
+            try:
+                waiting = await self._queued_replies()
+            except RedisError:
+                break
+            if not waiting:
+                return
+            # Shutdown only: a short poll of the queue lengths, bounded by the deadline.
+            await asyncio.sleep(0.05)
+        log.warning("replies still queued at shutdown; the next holder of the partitions sends them")
+
+    async def _queued_replies(self) -> int:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition in self.leases.owned:
+                pipe.xlen(self.keys.outbound(partition))
+            return sum(await pipe.execute())
 
     async def run_until(self, stop: asyncio.Event) -> None:
         await self.start()

@@ -4,12 +4,15 @@ A batch of events (MO parts, delivery receipts, accepted submit_sm parts) is sta
 pipeline, in arrival order, and sent in one round trip. An MO part is appended by a Lua script
 to its partition stream (complete messages) or to a hash per sender+recipient+reference with
 a TTL (parts of a concatenated MO, UDH or SAR), where the part that completes the message
-appends the whole text. When Redis cannot take an MO the SMSC is told ESME_RX_T_APPN, so it
+appends the whole text. A PDU the SMSC redelivers (its deliver_sm_resp was lost) within the
+duplicate window on another bind is recognised by its fingerprint and acknowledged without
+being stored again (see store_mo.lua for why "another bind"). When Redis cannot take an MO the SMSC is told ESME_RX_T_APPN, so it
 retries later.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from importlib.resources import files
@@ -27,28 +30,42 @@ from smpp.receipts import RedisReceiptCorrelator
 
 log = logging.getLogger("gateway.inbound")
 
+DUPLICATE = 2  # store_mo.lua's answer for a PDU already stored
 OK = SmppCommandStatus.ESME_ROK
 TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
 
 
+def _fingerprint(sender: str, deliver: DeliverSm) -> str:
+    """What identifies one MO PDU across SMSC redeliveries: its sender, recipient, text and
+    concatenation data (SMPP 3.4 gives an MO no id of its own)."""
+    ref, part, total = wire.concatenation(deliver)
+    text = deliver.short_message or deliver.message_payload
+    raw = "\x1f".join((sender, deliver.destination.number, str(ref), str(part), str(total), text))
+    return hashlib.blake2b(raw.encode("utf-8"), digest_size=12).hexdigest()
+
+
 class MoIntake:
     def __init__(
-        self, redis: Redis, keys: Keys, receipts: RedisReceiptCorrelator, parts_ttl_seconds: int
+        self, redis: Redis, keys: Keys, receipts: RedisReceiptCorrelator, parts_ttl_seconds: int,
+        duplicate_window_seconds: int,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._receipts = receipts
         self._parts_ttl = parts_ttl_seconds
+        self._duplicate_window = duplicate_window_seconds
         self._store = redis.register_script(
             files("gateway").joinpath("store_mo.lua").read_text(encoding="utf-8")
         )
         self.stored = 0
+        self.duplicates = 0
+        self.draining = False  # shutting down: MO is refused so the SMSC tries another bind
 
-    async def on_events(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:
+    async def on_events(self, events: list[SmscEvent], bind_id: str) -> list[SmppCommandStatus]:
         staged: list[str] = []  # what each pipeline command was, in order
         async with self._redis.pipeline(transaction=False) as pipe:
             for event in events:
-                staged.append(await self._stage(pipe, event))
+                staged.append(await self._stage(pipe, event, bind_id))
             try:
                 results = await pipe.execute(raise_on_error=False) if len(pipe) else []
             except (RedisError, OSError) as exc:
@@ -57,42 +74,51 @@ class MoIntake:
                 return [TRY_LATER] * len(events)
         return self._statuses(events, staged, iter(results))
 
-    async def _stage(self, pipe: Any, event: SmscEvent) -> str:
+    async def _stage(self, pipe: Any, event: SmscEvent, bind_id: str) -> str:
         if isinstance(event, Accepted):
             self._receipts.stage_remember(pipe, event)
             return "remember"
         if event.is_receipt():
             self._receipts.stage_lookup(pipe, event)
             return "receipt"
+        if self.draining:
+            return "refused"
         sender = parse_msisdn(event.source.number)
         if sender is None:
             log.warning("MO from a non-mobile sender ignored")
             return "ignored"
-        await self._store(keys=self._mo_keys(sender, event), args=self._mo_args(sender, event),
-                          client=pipe)
+        args = [*self._mo_args(sender, event), bind_id]
+        await self._store(keys=self._mo_keys(sender, event), args=args, client=pipe)
         return "mo"
 
     def _mo_keys(self, sender: str, deliver: DeliverSm) -> list[str]:
         ref, _part, _total = wire.concatenation(deliver)
         partition = self._keys.partition_of(sender)
         recipient = deliver.destination.number
-        return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref)]
+        return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref),
+                self._keys.mo_seen(partition, _fingerprint(sender, deliver))]
 
     def _mo_args(self, sender: str, deliver: DeliverSm) -> list[object]:
         _ref, part, total = wire.concatenation(deliver)
         text = deliver.short_message or deliver.message_payload
         return [sender, deliver.destination.number, text, f"{time.time():.3f}", max(total, 1), part,
-                self._parts_ttl, "sms"]
+                self._parts_ttl, "sms", self._duplicate_window]
 
     def _statuses(self, events: list[SmscEvent], staged: list[str], results: Any) -> list[SmppCommandStatus]:
         statuses = []
         for event, kind in zip(events, staged):
+            if kind == "refused":
+                statuses.append(TRY_LATER)
+                continue
             result = next(results) if kind != "ignored" else None
             failed = isinstance(result, Exception)
             if failed:
                 log.error("Redis refused a %s: %s", kind, type(result).__name__)
             elif kind == "receipt":
                 self._receipts.finish_lookup(event, result)  # type: ignore[arg-type]
+            elif kind == "mo" and result == DUPLICATE:
+                self.duplicates += 1
+                log.info("redelivered MO part ignored (already stored)")
             elif kind == "mo":
                 self.stored += 1
             statuses.append(TRY_LATER if failed and kind in ("mo", "receipt") else OK)

@@ -37,6 +37,9 @@ class Keys:
     def mo_parts(self, partition: int, sender: str, recipient: str, ref: int) -> str:
         return f"{self._p(partition)}:mo-parts:{sender}:{recipient}:{ref}"
 
+    def mo_seen(self, partition: int, fingerprint: str) -> str:
+        return f"{self._p(partition)}:mo-seen:{fingerprint}"
+
     def lease(self, partition: int) -> str:
         return f"{self._p(partition)}:lease"
 

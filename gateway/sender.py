@@ -42,6 +42,7 @@ class ReplySender:
         self._client = client
         self._addressing = addressing
         self._refs = itertools.count()
+        self._throttle = ThrottleGate()
         self.sent = 0
         self.throttled = 0
 
@@ -90,16 +91,19 @@ class ReplySender:
         for attempt in itertools.count():
             if stopping.is_set():
                 return False
+            await self._throttle.wait()
             response = await self._try(part)
             outcome = _outcome(response)
             if outcome is Outcome.ACCEPTED:
+                self._throttle.relieved()
                 return True
             if outcome is Outcome.REJECTED:
                 assert response is not None
                 raise Rejected(response.command_status.name)
             if outcome is Outcome.THROTTLED:
                 self.throttled += 1
-            await asyncio.sleep(min(RETRY_MIN_SECONDS * 2**attempt, RETRY_MAX_SECONDS))
+                self._throttle.throttled()  # every sender slows down, not only this one
+            await asyncio.sleep(_backoff(attempt))
         return False
 
     async def _try(self, part: SubmitSm) -> SmppMessage | None:
@@ -108,6 +112,32 @@ class ReplySender:
         except SubmitFailed as exc:
             log.warning("submit_sm not answered (%s); will retry", exc)
             return None
+
+
+def _backoff(attempt: int) -> float:
+    return min(RETRY_MIN_SECONDS * 2**attempt, RETRY_MAX_SECONDS)
+
+
+class ThrottleGate:
+    """Shared by all senders of a process: after ESME_RTHROTTLED or ESME_RMSGQFUL, nobody
+    submits until a pause has passed; the pause doubles while the SMSC keeps throttling."""
+
+    def __init__(self) -> None:
+        self._streak = 0
+        self._resume_at = 0.0
+
+    def throttled(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._resume_at = max(self._resume_at, loop.time() + _backoff(self._streak))
+        self._streak += 1
+
+    def relieved(self) -> None:
+        self._streak = 0
+
+    async def wait(self) -> None:
+        delay = self._resume_at - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 def _recipient(entry: Entry) -> str:

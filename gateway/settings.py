@@ -33,6 +33,7 @@ class ServiceSettings(BaseModel):
     max_mismatches_per_session: int = Field(3, ge=1)
     lockout_strikes: int = Field(5, ge=1)
     lockout_seconds: int = Field(86400, gt=0)
+    shutdown_seconds: float = Field(20, gt=0)
 
 
 class SmppSettings(BaseModel):
@@ -52,6 +53,7 @@ class SmppSettings(BaseModel):
     source_ton: int = Field(3, ge=0, le=6)
     source_npi: int = Field(0, ge=0, le=18)
     mo_segment_timeout_seconds: int = Field(120, gt=0)
+    mo_duplicate_window_seconds: int = Field(60, ge=0)
     receipt_ttl_seconds: int = Field(259200, gt=0)
 
 

@@ -1,7 +1,19 @@
 -- Store one MO part durably; when the message is complete, append it to the inbound stream.
--- KEYS: 1 inbound stream, 2 parts hash (per sender+recipient+reference)
+-- KEYS: 1 inbound stream, 2 parts hash (per sender+recipient+reference), 3 seen marker
 -- ARGV: 1 sender, 2 recipient, 3 text, 4 received_at, 5 total parts, 6 this part's number,
---       7 parts ttl seconds, 8 channel
+--       7 parts ttl seconds, 8 channel, 9 duplicate window seconds (0: no duplicate check),
+--       10 the SMPP bind this PDU came on
+-- Returns 1 stored (complete), 0 stored (a part), 2 duplicate: the same PDU already came on
+-- another bind within the window, which is how an SMSC redelivers an MO whose
+-- deliver_sm_resp it lost (it rebinds, then sends again). The same text again on the same
+-- bind is a citizen repeating themselves, and is stored.
+if tonumber(ARGV[9]) > 0 then
+  local seen = redis.call('GET', KEYS[3])
+  if seen and seen ~= ARGV[10] then
+    return 2
+  end
+  redis.call('SET', KEYS[3], ARGV[10], 'EX', ARGV[9])
+end
 local total = tonumber(ARGV[5])
 local text = ARGV[3]
 if total > 1 then

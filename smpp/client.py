@@ -33,6 +33,7 @@ import contextlib
 import itertools
 import logging
 import random
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
@@ -70,8 +71,9 @@ class Accepted:
 
 
 SmscEvent = DeliverSm | Accepted
-# One status per event, in order; the statuses of `Accepted` events are not used.
-EventHandler = Callable[[list[SmscEvent]], Awaitable[list[SmppCommandStatus]]]
+# One status per event, in order; the statuses of `Accepted` events are not used. The second
+# argument names the bind the deliver_sm came on (unique across processes and reconnects).
+EventHandler = Callable[[list[SmscEvent], str], Awaitable[list[SmppCommandStatus]]]
 MAX_BATCH: Final = 256
 
 # A deliver_sm we can never read: retrying the same bytes cannot help, so a permanent error.
@@ -120,6 +122,7 @@ class SmppClient:
     def __init__(self, config: ClientConfig, on_events: EventHandler) -> None:
         self._config = config
         self._on_events = on_events
+        self._instance = secrets.token_hex(6)
         # (event, deliver_sm sequence, the connection to answer on) in arrival order
         self._events: asyncio.Queue[tuple[SmscEvent, int, asyncio.StreamWriter | None]] = (
             asyncio.Queue()
@@ -328,7 +331,7 @@ class SmppClient:
 
     async def _handle(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:
         try:
-            return await self._on_events(events)
+            return await self._on_events(events, f"{self._instance}:{self.binds}")
         except Exception:  # answered, so the SMSC retries; never a dead dispatcher
             log.exception("event handler failed; deliver_sm answered %s", HANDLER_FAILED.name)
             return [HANDLER_FAILED] * len(events)

@@ -160,3 +160,26 @@ async def test_password_recovery_end_to_end(redis_url: str) -> None:
         assert {mt.destination for mt in sim.mt_log} == {LOST_SIM_NEW}
         shown = await gateway.registry.show("national-id", LOST_SIM_ID)
         assert LOST_SIM_NEW in shown["cartable"]["sims"] and shown["cartable"]["device_count"] == 2
+
+
+async def test_redelivered_mo_after_a_rebind_is_processed_once(redis_url: str) -> None:
+    async with running_gateway(redis_url) as (gateway, sim):
+        sara = Subscriber(sim, SARA_NEW)
+        assert await sara.text("1") == fa("ask_imei")
+        binds = gateway.smpp.binds
+        await sim.drop_binds()  # as if the deliver_sm_resp of "1" had been lost with the link
+        await sim.wait_bound()
+        assert await sim.send_mo(SARA_NEW, SHORTCODE, "1") == [SmppCommandStatus.ESME_ROK]
+        assert gateway.smpp.binds == binds + 1  # it came on the new bind
+        # Processed again, "1" would be a wrong IMEI and its answer would come first.
+        assert await sara.text(SARA_DEVICE) == fa("ask_old_number")
+
+
+async def test_throttled_parts_are_retried_not_dropped(redis_url: str) -> None:
+    async with running_gateway(redis_url) as (gateway, sim):
+        sim.submit_responses.extend([SmppCommandStatus.ESME_RTHROTTLED, SmppCommandStatus.ESME_RMSGQFUL,
+                                     SmppCommandStatus.ESME_RTHROTTLED])
+        sara = Subscriber(sim, SARA_NEW)
+        assert await sara.text("1") == fa("ask_imei")
+        assert gateway.sender.throttled == 3
+        assert not sim.submit_responses

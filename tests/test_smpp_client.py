@@ -48,7 +48,7 @@ class Recorder:
     async def on_accepted(self, submit: SubmitSm, response: SubmitSmResp) -> None:
         self.accepted.append((submit, response))
 
-    async def on_events(self, events: list[SmscEvent]) -> list[Status]:
+    async def on_events(self, events: list[SmscEvent], bind_id: str) -> list[Status]:
         statuses = []
         for event in events:
             if isinstance(event, Accepted):
