@@ -12,8 +12,8 @@ from flows import guards
 from flows.catalog import Catalog, default_catalog
 from flows.dialog_types import FlowConfig, Reply, Turn
 from flows.normalize import normalize_text, to_ascii_digits
-from flows.ports import RegistryPort
 from flows.password import PasswordFlow
+from flows.ports import RegistryPort
 from flows.restore import RestoreFlow
 from flows.session import Session, Subscriber
 

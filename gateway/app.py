@@ -29,6 +29,7 @@ from gateway.leases import PartitionLeases
 from gateway.registry import RedisRegistry
 from gateway.sender import ReplySender
 from gateway.settings import Settings, SettingsError
+from gateway.stopping import EitherEvent
 from gateway.subscribers import SubscriberStore
 from gateway.worker import TurnWorker
 from smpp.client import ClientConfig, SmppClient
@@ -100,14 +101,15 @@ class Gateway:
         await self._start_http()
         self._tasks.append(asyncio.create_task(self.smpp.run(), name="smpp"))
         log.info("SMPP client connecting to %s:%s", self.settings.smpp.host, self.settings.smpp.port)
-        self._tasks.append(asyncio.create_task(self.leases.run(self._partition, self._stop_leases), name="leases"))
+        self._leases_task = asyncio.create_task(self.leases.run(self._partition, self._stop_leases))
+        self._tasks.append(self._leases_task)
         log.info("partition leases: %d partitions, lease %ss", self.keys.partitions,
                  self.settings.redis.lease_seconds)
 
-    async def _partition(self, partition: int) -> None:
+    async def _partition(self, partition: int, handed_over: asyncio.Event) -> None:
         await asyncio.gather(
-            self.worker.run(partition, self._stop_turns),
-            self.sender.run(partition, self._stop_sends),
+            self.worker.run(partition, EitherEvent(self._stop_turns, handed_over)),
+            self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)),
         )
 
     async def _start_http(self) -> None:
@@ -139,7 +141,7 @@ class Gateway:
         await self._flush_replies(deadline)
         self._stop_sends.set()
         self._stop_leases.set()
-        await self.leases.release_all()
+        await self._leases_task  # it hands every partition back as it ends
         await self.smpp.stop()
         for task in self._tasks:
             task.cancel()

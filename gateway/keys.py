@@ -43,6 +43,9 @@ class Keys:
     def lease(self, partition: int) -> str:
         return f"{self._p(partition)}:lease"
 
+    def members(self) -> str:
+        return f"{self.prefix}:members"
+
     def receipt(self, smsc_message_id: str) -> str:
         return f"{self.prefix}:receipt:{smsc_message_id}"
 

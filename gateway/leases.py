@@ -1,14 +1,20 @@
 """Partition leases: which gateway process works which partitions, with Redis keys with TTLs.
 
-A process takes free partitions (SET NX PX) and renews its own (compare-and-expire) every third
-of the lease; when it dies its leases expire and another process takes the partitions within
-one lease period. Each owned partition gets a task from `start_partition`, cancelled on loss.
+Every process heartbeats in a members set and aims at its fair share of the partitions
+(ceil(partitions / live members)). It takes free partitions up to that share (SET NX PX),
+renews its own (compare-and-expire) every third of the lease, and hands back what is over
+its share when another process joins: the partition's work is told to stop, finishes what
+it is doing, and only then is the lease deleted. A process that dies stops renewing; its
+leases expire and the others take its partitions within one lease period.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -32,7 +38,8 @@ end
 return 0
 """
 
-PartitionTask = Callable[[int], Coroutine[Any, Any, None]]
+# Runs a partition's work until its event is set (the partition is being handed over).
+PartitionTask = Callable[[int, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class PartitionLeases:
@@ -43,7 +50,7 @@ class PartitionLeases:
         self._lease_ms = int(lease_seconds * 1000)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._tasks: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self.changed = asyncio.Event()
 
     @property
@@ -51,59 +58,95 @@ class PartitionLeases:
         return set(self._tasks)
 
     async def run(self, start_partition: PartitionTask, stopping: asyncio.Event) -> None:
+        """Keep our share until `stopping`; then hand every partition back and return."""
         interval = self._lease_ms / 3000
         while not stopping.is_set():
             try:
                 await self._tick(start_partition)
             except RedisError as exc:
                 log.warning("lease renewal failed (%s)", type(exc).__name__)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval)
-            except TimeoutError:
-                pass
+        await self._release_all()
 
     async def _tick(self, start_partition: PartitionTask) -> None:
-        partitions = range(self._keys.partitions)
+        share = await self._fair_share()
+        mine = sorted(self._tasks)
+        free = [p for p in range(self._keys.partitions) if p not in self._tasks]
+        room = share - len(mine)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for partition in partitions:
+            for partition in mine:
                 key = self._keys.lease(partition)
-                if partition in self._tasks:
-                    await self._renew(keys=[key], args=[self.owner, self._lease_ms], client=pipe)
-                else:
-                    pipe.set(key, self.owner, nx=True, px=self._lease_ms)
+                await self._renew(keys=[key], args=[self.owner, self._lease_ms], client=pipe)
+            for partition in free if room > 0 else []:
+                pipe.set(self._keys.lease(partition), self.owner, nx=True, px=self._lease_ms)
             results = await pipe.execute()
-        for partition, held in zip(partitions, results):
-            self._apply(partition, bool(held), start_partition)
+        for partition, held in zip(mine, results):
+            self._keep(partition, bool(held), start_partition)
+        taken = [p for p, won in zip(free, results[len(mine):]) if won]
+        for partition in taken[:room]:
+            self._start(partition, start_partition)
+        for partition in taken[room:]:  # won more than our share in one go: give them back
+            await self._release(keys=[self._keys.lease(partition)], args=[self.owner])
+        await self._hand_back_extra(share)
 
-    def _apply(self, partition: int, held: bool, start_partition: PartitionTask) -> None:
-        task = self._tasks.get(partition)
-        if held and task is not None and task.done():
+    async def _fair_share(self) -> int:
+        now_ms = int(time.time() * 1000)
+        members = self._keys.members()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(members, {self.owner: now_ms + self._lease_ms})
+            pipe.zremrangebyscore(members, "-inf", now_ms)
+            pipe.zcard(members)
+            pipe.pexpire(members, self._lease_ms * 10)
+            _, _, live, _ = await pipe.execute()
+        return math.ceil(self._keys.partitions / max(int(live), 1))
+
+    def _keep(self, partition: int, held: bool, start_partition: PartitionTask) -> None:
+        task, handed_over = self._tasks[partition]
+        if not held:
+            handed_over.set()
+            task.cancel()  # the lease is gone: another process may already work it
+            del self._tasks[partition]
+            log.warning("lost partition %d", partition)
+            self.changed.set()
+        elif task.done():
             # A partition's work must never stop while we hold it: restart a crashed task.
             log.error("partition %d task ended (%r); restarting it", partition,
                       task.exception() if not task.cancelled() else "cancelled")
             del self._tasks[partition]
-            task = None
-        if held and task is None:
-            self._tasks[partition] = asyncio.create_task(start_partition(partition))
-            log.info("took partition %d", partition)
-            self.changed.set()
-        elif not held and task is not None:
-            task.cancel()
-            del self._tasks[partition]
-            log.warning("lost partition %d", partition)
-            self.changed.set()
+            self._start(partition, start_partition)
 
-    async def release_all(self, grace_seconds: float = 5.0) -> None:
+    def _start(self, partition: int, start_partition: PartitionTask) -> None:
+        handed_over = asyncio.Event()
+        task = asyncio.create_task(start_partition(partition, handed_over))
+        self._tasks[partition] = (task, handed_over)
+        log.info("took partition %d", partition)
+        self.changed.set()
+
+    async def _hand_back_extra(self, share: int) -> None:
+        extra = sorted(self._tasks)[share:]
+        for partition in extra:
+            await self._hand_back(partition)
+            log.info("handed partition %d back (fair share %d)", partition, share)
+
+    async def _hand_back(self, partition: int, grace_seconds: float = 10.0) -> None:
+        task, handed_over = self._tasks.pop(partition)
+        handed_over.set()
+        _done, late = await asyncio.wait([task], timeout=grace_seconds)
+        for straggler in late:
+            straggler.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await self._release(keys=[self._keys.lease(partition)], args=[self.owner])
+        self.changed.set()
+
+    async def _release_all(self, grace_seconds: float = 5.0) -> None:
         """Stop the partition tasks (they finish their current entry) and free the leases."""
-        tasks = list(self._tasks.values())
-        if tasks:
-            _done, late = await asyncio.wait(tasks, timeout=grace_seconds)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
         try:
-            for partition in list(self._tasks):
-                await self._release(keys=[self._keys.lease(partition)], args=[self.owner])
+            await asyncio.gather(*(self._hand_back(p, grace_seconds) for p in list(self._tasks)))
         except RedisError:
             log.warning("could not release leases; they expire by themselves")
+        try:
+            await self._redis.zrem(self._keys.members(), self.owner)
+        except RedisError:
+            pass
         self._tasks.clear()

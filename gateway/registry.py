@@ -16,7 +16,12 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from flows.ports import (
-    DeviceRecord, MoveResult, PasswordChange, PersonRecord, RestoreMove, SimRecord,
+    DeviceRecord,
+    MoveResult,
+    PasswordChange,
+    PersonRecord,
+    RestoreMove,
+    SimRecord,
 )
 from gateway.fixtures import Fixture
 from gateway.keys import Keys

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from flows.normalize import mask_msisdn
 from gateway.keys import OUTBOUND_GROUP, Keys
 from gateway.messages import OutboundMessage
+from gateway.stopping import Stopping
 from gateway.streams import Entry, consume, retrying
 from smpp.client import SmppClient, SubmitFailed
 from smpp.status import Outcome, classify
@@ -46,7 +47,7 @@ class ReplySender:
         self.sent = 0
         self.throttled = 0
 
-    async def run(self, partition: int, stopping: asyncio.Event) -> None:
+    async def run(self, partition: int, stopping: Stopping) -> None:
         stream = self._keys.outbound(partition)
 
         async def handle(entry: Entry) -> None:
@@ -54,14 +55,15 @@ class ReplySender:
 
         await consume(self._redis, stream, OUTBOUND_GROUP, handle, _recipient, stopping)
 
-    async def _deliver(self, stream: str, entry: Entry, stopping: asyncio.Event) -> None:
+    async def _deliver(self, stream: str, entry: Entry, stopping: Stopping) -> None:
         entry_id, fields = entry
         message = OutboundMessage.model_validate_json(fields["message"])
         try:
             if not await self._send(message, stopping):
                 return  # stopping mid-send: the entry stays pending and is sent after a restart
         except Rejected as exc:
-            await retrying(lambda: self._dead_letter(message, fields["message"], str(exc)), stopping)
+            reason = str(exc)
+            await retrying(lambda: self._dead_letter(message, fields["message"], reason), stopping)
         await retrying(lambda: self._done(stream, entry_id), stopping)
 
     async def _dead_letter(self, message: OutboundMessage, raw: str, reason: str) -> None:
@@ -78,7 +80,7 @@ class ReplySender:
             await pipe.execute()
         self.sent += 1
 
-    async def _send(self, message: OutboundMessage, stopping: asyncio.Event) -> bool:
+    async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:
         parts = build_parts(message.text, message.recipient, self._addressing, next(self._refs))
         for number, part in enumerate(parts, start=1):
             part.log_id, part.extra_data = message.id, f"{number}/{len(parts)}"
@@ -87,7 +89,7 @@ class ReplySender:
         log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
         return True
 
-    async def _send_part(self, part: SubmitSm, stopping: asyncio.Event) -> bool:
+    async def _send_part(self, part: SubmitSm, stopping: Stopping) -> bool:
         for attempt in itertools.count():
             if stopping.is_set():
                 return False

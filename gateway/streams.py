@@ -15,6 +15,8 @@ from typing import TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from gateway.stopping import Stopping
+
 log = logging.getLogger("gateway.streams")
 
 CONSUMER = "lease-holder"
@@ -36,7 +38,7 @@ async def consume(
     group: str,
     handle: Callable[[Entry], Awaitable[None]],
     key: Callable[[Entry], str],
-    stopping: asyncio.Event,
+    stopping: Stopping,
     batch: int = 64,
     block_ms: int = 500,
 ) -> None:
@@ -67,7 +69,7 @@ def _by_key(entries: list[Entry], key: Callable[[Entry], str]) -> list[list[Entr
 
 
 async def _in_order(
-    run: list[Entry], handle: Callable[[Entry], Awaitable[None]], stopping: asyncio.Event
+    run: list[Entry], handle: Callable[[Entry], Awaitable[None]], stopping: Stopping
 ) -> None:
     for entry in run:
         if stopping.is_set():
@@ -75,7 +77,7 @@ async def _in_order(
         await handle(entry)
 
 
-async def retrying(call: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T | None:
+async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | None:
     """Call until Redis answers, backing off; None only when `stopping` is set first."""
     delay = 0.05
     while not stopping.is_set():

@@ -8,7 +8,6 @@ the turn is done. Entries of one partition run one at a time, in stream order.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from importlib.resources import files
@@ -19,6 +18,7 @@ from flows.dialog import Dialog
 from flows.normalize import mask_msisdn
 from gateway.keys import INBOUND_GROUP, Keys
 from gateway.messages import InboundMessage, OutboundMessage
+from gateway.stopping import Stopping
 from gateway.streams import Entry, consume, retrying
 from gateway.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 
@@ -47,7 +47,7 @@ class TurnWorker:
         )
         self.turns = 0
 
-    async def run(self, partition: int, stopping: asyncio.Event) -> None:
+    async def run(self, partition: int, stopping: Stopping) -> None:
         stream = self._keys.inbound(partition)
 
         async def handle(entry: Entry) -> None:
@@ -55,7 +55,7 @@ class TurnWorker:
 
         await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping)
 
-    async def _until_done(self, partition: int, entry: Entry, stopping: asyncio.Event) -> None:
+    async def _until_done(self, partition: int, entry: Entry, stopping: Stopping) -> None:
         """Retry while Redis is away; a message that breaks the dialog is dead-lettered."""
         try:
             await retrying(lambda: self.turn(partition, entry), stopping)

@@ -16,6 +16,8 @@ import redis
 import redis.asyncio
 
 from gateway.redis_server import RedisServer
+from gateway.registry import RedisRegistry
+from tests.harness import demo_registry
 
 
 @pytest.fixture(scope="session")
@@ -38,5 +40,15 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     client = redis.asyncio.Redis.from_url(redis_url, decode_responses=False)
     try:
         yield client
+    finally:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def registry(redis_url: str) -> AsyncIterator[RedisRegistry]:
+    """The real Redis registry, loaded with the demo registry (gateway/data)."""
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield await demo_registry(client)
     finally:
         await client.aclose()

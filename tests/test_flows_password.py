@@ -6,10 +6,17 @@ import pytest
 
 from gateway.passwords import verify_password
 from tests.harness import (
-    ALI, ALI_ID, LOST_SIM_ID, LOST_SIM_NEW, R6_ID, R6_NEW, SARA_NEW, TRANSFERRED_ID,
+    ALI,
+    ALI_ID,
+    LOST_SIM_ID,
+    LOST_SIM_NEW,
+    R6_ID,
+    R6_NEW,
+    SARA_NEW,
+    TRANSFERRED_ID,
     TRANSFERRED_NEW,
 )
-from tests.test_flows_restore import CODE, chat, registry  # noqa: F401  (fixture)
+from tests.test_flows_restore import CODE, chat
 
 TABLE = [
     ("requester already usable: new password only", ALI,

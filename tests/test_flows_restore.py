@@ -15,9 +15,20 @@ from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig, Reply
 from flows.session import Subscriber
 from tests.harness import (
-    ALI, ALI_DEVICE, ATTACHED_DEVICE, ATTACHED_SIM, CARTABLE_DEVICE, CARTABLE_OLD, CARTABLE_SIM,
-    HERE_DEVICE, NEW_OWNER, RECYCLED, RECYCLED_DEVICE, SARA_DEVICE, SARA_NEW, SARA_OLD,
-    demo_registry, key_catalog,
+    ALI,
+    ALI_DEVICE,
+    ATTACHED_DEVICE,
+    ATTACHED_SIM,
+    CARTABLE_DEVICE,
+    CARTABLE_SIM,
+    HERE_DEVICE,
+    NEW_OWNER,
+    RECYCLED,
+    RECYCLED_DEVICE,
+    SARA_DEVICE,
+    SARA_NEW,
+    SARA_OLD,
+    key_catalog,
 )
 
 CONFIG = FlowConfig()
@@ -47,15 +58,6 @@ class Chat:
         for reply in replies:
             if reply.kind == "code":
                 self.code = re.findall(r"[0-9]{6}", reply.text)[0]
-
-
-@pytest.fixture
-async def registry(redis_url: str):  # type: ignore[no-untyped-def]
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    yield await demo_registry(redis)
-    await redis.aclose()
 
 
 def chat(registry, msisdn: str, config: FlowConfig = CONFIG) -> Chat:  # type: ignore[no-untyped-def]

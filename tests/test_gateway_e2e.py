@@ -15,7 +15,10 @@ from flows.catalog import default_catalog
 from gateway.redis_server import RedisServer
 from smpp.simulator import SmscSimulator
 from tests.harness import (
-    ATTACHED_SIM, SARA_DEVICE, SARA_NEW, SARA_OLD, running_gateway,
+    SARA_DEVICE,
+    SARA_NEW,
+    SARA_OLD,
+    running_gateway,
 )
 
 SHORTCODE = "7777"

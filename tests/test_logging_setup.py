@@ -9,7 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.logging_setup import GatewayLogHandler, MaskingFilter, configure_logging, mask_text
+from gateway.logging_setup import (
+    GatewayLogHandler,
+    MaskingFilter,
+    configure_logging,
+    mask_text,
+)
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?P<level>[A-Z]+) (?P<logger>\S+) (?P<message>.*)$"

@@ -12,11 +12,25 @@ from typing import Any
 
 import pytest
 from aiosmpplib import (
-    NPI, TON, DeliverSm, PhoneNumber, SmppCommand, SmppCommandStatus, SubmitSm, SubmitSmResp,
+    NPI,
+    TON,
+    DeliverSm,
+    PhoneNumber,
+    SmppCommand,
+    SmppCommandStatus,
+    SubmitSm,
+    SubmitSmResp,
 )  # fmt: skip
 
 from smpp import wire
-from smpp.client import HANDLER_FAILED, UNDECODABLE, Accepted, ClientConfig, SmppClient, SmscEvent
+from smpp.client import (
+    HANDLER_FAILED,
+    UNDECODABLE,
+    Accepted,
+    ClientConfig,
+    SmppClient,
+    SmscEvent,
+)
 from smpp.pacing import TokenBucket
 from smpp.sim_pdus import raw_pdu
 from smpp.simulator import SmscSimulator
