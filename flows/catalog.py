@@ -44,7 +44,12 @@ def _show(lang: Language, value: object) -> str:
 def _read(path: Path) -> dict[str, str]:
     with path.open(encoding="utf-8") as handle:
         texts = yaml.safe_load(handle)
-    return {key: " ".join(str(text).split()) for key, text in texts.items()}
+    return {key: _tidy(str(text)) for key, text in texts.items()}
+
+
+def _tidy(text: str) -> str:
+    """Collapse runs of spaces; keep explicit line breaks (USSD menus put options on lines)."""
+    return "\n".join(" ".join(line.split()) for line in text.strip().split("\n"))
 
 
 @cache

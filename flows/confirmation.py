@@ -31,6 +31,8 @@ def send_code(turn: Turn, key: str, **params: object) -> bool:
     session.code_sends += 1
     minutes = max(turn.config.code_ttl_seconds // 60, 1)
     turn.say(key, kind="code", code=code, minutes=minutes, **params)
+    if turn.channel == "ussd":  # the code went by SMS; the screen waits for it
+        turn.say("ussd_code_sent", minutes=minutes)
     return True
 
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from flows import guards
 from flows.catalog import Catalog, default_catalog
-from flows.dialog_types import FlowConfig, Reply, Turn
+from flows.dialog_types import Channel, FlowConfig, Reply, Turn
 from flows.normalize import normalize_text, to_ascii_digits
 from flows.password import PasswordFlow
 from flows.ports import RegistryPort
@@ -48,10 +48,19 @@ class Dialog:
         self._password = PasswordFlow(registry)
         self._flows: dict[str, Flow] = {flow.name: flow for flow in (self._restore, self._password)}
 
+    @property
+    def config(self) -> FlowConfig:
+        return self._config
+
+    def render(self, subscriber: Subscriber, key: str, **params: object) -> str:
+        return self._catalog.render(subscriber.lang, key, **params)
+
     async def handle(
-        self, subscriber: Subscriber, text: str, message_id: str, now: float
+        self, subscriber: Subscriber, text: str, message_id: str, now: float,
+        channel: Channel = "sms",
     ) -> list[Reply]:
-        turn = Turn(subscriber, normalize_text(text), message_id, now, self._catalog, self._config)
+        turn = Turn(subscriber, normalize_text(text), message_id, now, self._catalog, self._config,
+                    channel)
         await self._route(turn, _keyword(turn.text))
         if subscriber.session is not None:
             subscriber.session.last_seen = now

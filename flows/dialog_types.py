@@ -9,6 +9,7 @@ from flows.catalog import Catalog
 from flows.session import Session, Subscriber
 
 ReplyKind = Literal["reply", "code", "password"]
+Channel = Literal["sms", "ussd"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,12 +21,14 @@ class FlowConfig:
     max_mismatches_per_session: int = 3
     lockout_strikes: int = 5
     lockout_seconds: int = 86400
+    ussd_resume_seconds: int = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     kind: ReplyKind = "reply"
+    key: str = ""  # the catalog key it was rendered from
 
 
 @dataclass(slots=True)
@@ -38,6 +41,7 @@ class Turn:
     now: float
     catalog: Catalog
     config: FlowConfig
+    channel: Channel = "sms"
     replies: list[Reply] = field(default_factory=list)
 
     @property
@@ -46,8 +50,12 @@ class Turn:
         return self.subscriber.session
 
     def say(self, key: str, kind: ReplyKind = "reply", **params: object) -> None:
-        lang = self.subscriber.lang
-        self.replies.append(Reply(self.catalog.render(lang, key, **params), kind))
+        """Add a reply. On a USSD screen a `ussd_<key>` text, when the catalog has one,
+        replaces the SMS text; codes and passwords always travel as SMS texts."""
+        lang, shown = self.subscriber.lang, key
+        if self.channel == "ussd" and kind == "reply" and f"ussd_{key}" in self.catalog.keys(lang):
+            shown = f"ussd_{key}"
+        self.replies.append(Reply(self.catalog.render(lang, shown, **params), kind, key))
 
     def end_session(self, key: str | None = None, **params: object) -> None:
         self.subscriber.session = None

@@ -40,3 +40,7 @@ class Subscriber(BaseModel):
     strikes: list[float] = Field(default_factory=list)
     locked_until: float = 0.0
     session: Session | None = None
+    # USSD: the screens not shown yet, the last screen, and a pending "continue?" offer
+    ussd_pages: list[str] = Field(default_factory=list)
+    ussd_screen: str = ""
+    ussd_resume_offered: bool = False
