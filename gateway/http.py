@@ -1,8 +1,9 @@
-"""HTTP: /healthz (the process is up) and /readyz (Redis reachable and SMPP bound)."""
+"""HTTP: /healthz (the process is up), /readyz (Redis reachable and SMPP bound), and any
+further routes given, such as the aggregator callbacks of `gateway.http_ussd.ussd_routes`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -21,9 +22,12 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def build_http_app(readiness: ReadinessCheck) -> web.Application:
+def build_http_app(
+    readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = ()
+) -> web.Application:
     app = web.Application()
     app[READINESS] = readiness
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.add_routes(routes)
     return app

@@ -197,7 +197,8 @@ async def _await_screen(
     bridge: AggregatorBridge, session_id: str, budget: float
 ) -> OutboundMessage | None:
     try:
-        return await asyncio.wait_for(bridge.await_screen(session_id, budget), budget + GRACE_SECONDS)
+        async with asyncio.timeout(budget + GRACE_SECONDS):
+            return await bridge.await_screen(session_id, budget)
     except TimeoutError:
         return None
     except STORAGE_ERRORS as exc:  # stored already: the worker answers by SMS

@@ -176,7 +176,7 @@ class UssdPhone:
         self._dialogue = None
 
     async def _show_screen(self, dialogue: UssdDialogue) -> None:
-        if dialogue.state == "ended":  # the gateway refused the input
+        if dialogue.ended_by == "refused":  # the gateway did not take the input
             self.show(f"   (USSD dialogue failed: {dialogue.status.name if dialogue.status else '-'})")
             return
         try:

@@ -14,8 +14,14 @@ from typing import Final
 
 from aiosmpplib import DeliverSm, OptionalParam, PhoneNumber, SubmitSm
 from aiosmpplib.state import (
-    MESSAGE_STATE, NPI, RECEIPTED_MESSAGE_ID, SAR_MSG_REF_NUM, SAR_SEGMENT_SEQNUM,
-    SAR_TOTAL_SEGMENTS, TON, SmppDataCoding,
+    MESSAGE_STATE,
+    NPI,
+    RECEIPTED_MESSAGE_ID,
+    SAR_MSG_REF_NUM,
+    SAR_SEGMENT_SEQNUM,
+    SAR_TOTAL_SEGMENTS,
+    TON,
+    SmppDataCoding,
 )  # fmt: skip
 
 from smpp import wire

@@ -8,6 +8,9 @@
 MT: every submit_sm is answered with a fresh message_id; parts (8/16-bit UDH or SAR TLVs) are
 reassembled per (source, destination, ref) and only complete messages are recorded.
 MO: deliver_sm to bound receivers/transceivers, round-robin, split by ``segmentation``.
+USSD: ``await sim.ussd_start(msisdn, code)`` opens a dialogue, in the op codes of the
+``ussd_dialect`` given (SMPP 3.4's by default); submit_sm carrying ``ussd_service_op`` are its
+screens, never MTs (see `smpp.sim_ussd`).
 Framing is `smpp.wire`'s; PDU building and reading is in `smpp.sim_pdus`.
 
 Knobs for fault injection, all plain attributes:
@@ -36,20 +39,39 @@ from collections.abc import Awaitable, Callable
 from typing import Final, Literal, cast
 
 from aiosmpplib import (
-    BindReceiverResp, BindTransceiver, BindTransceiverResp, BindTransmitterResp, DeliverSm,
-    EnquireLinkResp, GenericNack, SmppCommand, SmppCommandStatus, SubmitSmResp, UnbindResp,
+    BindReceiverResp,
+    BindTransceiver,
+    BindTransceiverResp,
+    BindTransmitterResp,
+    DeliverSm,
+    EnquireLinkResp,
+    GenericNack,
+    SmppCommand,
+    SmppCommandStatus,
+    SubmitSmResp,
+    UnbindResp,
 )  # fmt: skip
 from aiosmpplib.protocol import MESSAGE_TYPE_MAP, SMPP_VERSION_3_4
 
 from smpp import wire
 from smpp.segmentation import encode_parts
+from smpp.sim_inbox import MtInbox, PartCollector
 from smpp.sim_pdus import (
-    MtMessage, Part, complete, decode_submit, mask_number, mo_part, raw_pdu, receipt,
+    MtMessage,
+    Part,
+    complete,
+    decode_submit,
+    mask_number,
+    mo_part,
+    raw_pdu,
+    receipt,
 )  # fmt: skip
 from smpp.sim_session import Session
+from smpp.sim_ussd import UssdCenter, UssdDialogue, UssdScreen, UssdStateError
+from smpp.ussd import SMPP34, UssdDialect
 
-__all__ = ["MtMessage", "NoReceiverBound", "SmscSimulator", "mask_number", "run_simulator",
-           "serve_forever"]  # fmt: skip
+__all__ = ["MtMessage", "NoReceiverBound", "SmscSimulator", "UssdDialogue", "UssdScreen",
+           "UssdStateError", "mask_number", "run_simulator", "serve_forever"]  # fmt: skip
 
 log = logging.getLogger("smpp.simulator")
 
@@ -84,6 +106,7 @@ class SmscSimulator:
         password: str = "secret",
         *,
         receipts: bool = True,
+        ussd_dialect: UssdDialect = SMPP34,
     ) -> None:
         self.host, self.port = host, port
         self.system_id, self.password, self.receipts = system_id, password, receipts
@@ -96,7 +119,8 @@ class SmscSimulator:
         self.ignore_enquire_link = 0
         self.received: collections.Counter[int] = collections.Counter()
         self._mt_inbox = MtInbox()
-        self._partial: dict[tuple[str, str, int], dict[int, Part]] = {}
+        self.ussd = UssdCenter(ussd_dialect, self.send_raw)
+        self._partial = PartCollector()
         self._parts_by_id: dict[str, Part] = {}
         self._sessions: dict[Session, asyncio.Task[None]] = {}
         self._changed = asyncio.Condition()
@@ -190,6 +214,16 @@ class SmscSimulator:
         """Send hand-made PDU bytes (sequence number replaced) to a receiver; its response."""
         session = self._receiver()
         return (await session.collect([await session.request(pdu)], timeout))[0]
+
+    # -- USSD ------------------------------------------------------------------------------------
+
+    async def ussd_start(self, msisdn: str, code: str = "*7777#", timeout: float = 5.0) -> UssdDialogue:
+        """Dial ``code`` from ``msisdn``: a begin deliver_sm; the dialogue's handle comes back."""
+        return await self.ussd.start(msisdn, code, timeout)
+
+    async def ussd_network_timeout(self, dialogue: UssdDialogue, timeout: float = 5.0) -> Status | None:
+        """The network ends the dialogue; the ESME is told if the dialect has a timeout op."""
+        return await self.ussd.timeout(dialogue, timeout)
 
     # -- connection handling -----------------------------------------------------------------
 
@@ -300,6 +334,11 @@ class SmscSimulator:
             await self._accept(session, frame)
 
     async def _accept(self, session: Session, frame: wire.Frame) -> None:
+        screen_status = self.ussd.on_submit(frame.data)
+        if screen_status is not None:
+            message_id = secrets.token_hex(8) if screen_status is Status.ESME_ROK else ""
+            await session.send(SubmitSmResp(frame.sequence, screen_status, message_id=message_id))
+            return
         try:
             part = decode_submit(frame, secrets.token_hex(8))
         except (ValueError, UnicodeError, IndexError, struct.error) as exc:
@@ -324,23 +363,11 @@ class SmscSimulator:
         self._parts_by_id[part.message_id] = part
         source, destination = part.message.source.number, part.message.destination.number
         log.info("MT %s -> %s", mask_number(source), mask_number(destination))
-        parts = self._collect_parts(part)
+        parts = self._partial.add(part)
         if parts is not None:
             message = complete(parts)
             self.mt_log.append(message)
             self._mt_inbox.put(message)
-
-    def _collect_parts(self, part: Part) -> list[Part] | None:
-        """Every part of the message once ``part`` completes it, in order; else None."""
-        if part.concat is None or part.concat.total <= 1:
-            return [part]
-        key = (part.message.source.number, part.message.destination.number, part.concat.ref)
-        received = self._partial.setdefault(key, {})
-        received[part.concat.seq] = part
-        if len(received) < part.concat.total:
-            return None
-        del self._partial[key]
-        return [received[seq] for seq in sorted(received)]
 
     def _receiver(self) -> Session:
         receivers = [s for s in self._sessions if s.bind in RECEIVES]
@@ -351,46 +378,6 @@ class SmscSimulator:
     async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
-
-
-class MtInbox:
-    """Complete MTs not yet returned by `await_mt`, per destination and in arrival order.
-
-    A waiter for one number wakes only when that number gets an MT, so a load of subscribers
-    each awaiting their own replies costs O(1) per MT, not a wake-up of every waiter.
-    """
-
-    def __init__(self) -> None:
-        self._next = itertools.count()
-        self._by_destination: collections.defaultdict[str | None, collections.deque[tuple[int, MtMessage]]] = (
-            collections.defaultdict(collections.deque)
-        )
-        self._arrived: collections.defaultdict[str | None, asyncio.Event] = (
-            collections.defaultdict(asyncio.Event)
-        )
-        self._returned: set[int] = set()
-
-    def put(self, message: MtMessage) -> None:
-        entry = (next(self._next), message)
-        for key in (message.destination, None):
-            self._by_destination[key].append(entry)
-            self._arrived[key].set()
-
-    async def take(self, destination: str | None, timeout: float) -> MtMessage:
-        async with asyncio.timeout(timeout):
-            while (message := self._pop(destination)) is None:
-                self._arrived[destination].clear()
-                await self._arrived[destination].wait()
-        return message
-
-    def _pop(self, key: str | None) -> MtMessage | None:
-        queue = self._by_destination[key]
-        while queue:
-            number, message = queue.popleft()
-            if number not in self._returned:
-                self._returned.add(number)
-                return message
-        return None
 
 
 def _same(given: str, expected: str) -> bool:
@@ -407,9 +394,12 @@ async def serve_forever(sim: SmscSimulator, stop: asyncio.Event | None = None) -
         await (stop or asyncio.Event()).wait()
 
 
-def run_simulator(host: str, port: int, system_id: str, password: str) -> None:
+def run_simulator(
+    host: str, port: int, system_id: str, password: str, ussd_dialect: UssdDialect = SMPP34
+) -> None:
     """Blocking entry point for the CLI; stops cleanly on SIGINT/SIGTERM."""
-    asyncio.run(_run_until_signalled(SmscSimulator(host, port, system_id, password)))
+    sim = SmscSimulator(host, port, system_id, password, ussd_dialect=ussd_dialect)
+    asyncio.run(_run_until_signalled(sim))
 
 
 async def _run_until_signalled(sim: SmscSimulator) -> None:

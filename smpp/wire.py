@@ -24,9 +24,21 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiosmpplib import SmppCommandStatus, SmppMessage, SubmitSm, SubmitSmResp
-from aiosmpplib.protocol import DEFAULT_ENCODING, MESSAGE_TYPE_MAP, NULL, PDU_HEADER_LENGTH
+from aiosmpplib.protocol import (
+    DEFAULT_ENCODING,
+    MESSAGE_TYPE_MAP,
+    NULL,
+    PDU_HEADER_LENGTH,
+)
 from aiosmpplib.state import (
-    COMMAND_RESPONSE_MAP, MESSAGE_PAYLOAD, NPI, TON, PduHeader, SmppCommand, SmppDataCoding,
+    COMMAND_RESPONSE_MAP,
+    MESSAGE_PAYLOAD,
+    NPI,
+    TON,
+    USSD_SERVICE_OP,
+    PduHeader,
+    SmppCommand,
+    SmppDataCoding,
     tag_data_type,
 )  # fmt: skip
 
@@ -147,9 +159,35 @@ def _decode(frame: Frame) -> SmppMessage:
         return _submit_sm_resp(frame, header)
     if header.smpp_command in (SmppCommand.SUBMIT_SM, SmppCommand.DELIVER_SM):
         data = readable(frame.data)
+        textless = _textless(data)
+        data = _with_placeholder_text(data) if textless else data
         header = PduHeader(len(data), header.smpp_command, header.command_status, frame.sequence)
-        return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(data, header, DEFAULT_ENCODING)
+        message = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(data, header, DEFAULT_ENCODING)
+        if textless:
+            message.short_message = ""  # type: ignore[attr-defined]
+        return message
     return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(frame.data, header)
+
+
+# aiosmpplib refuses a submit_sm/deliver_sm without text. A USSD one may have none (an abort
+# or timeout notice): it is read with this placeholder, then its text set back to "". An SMS
+# without text stays undecodable.
+_PLACEHOLDER: Final = b"\x00\x20"  # " " in UCS-2, "@ " in GSM 03.38: readable either way
+
+
+def _textless(pdu: bytes) -> bool:
+    """No short_message and no message_payload, in a PDU with ussd_service_op."""
+    at = layout(pdu)
+    tags = {tag for tag, _ in tlvs(pdu[at.tlvs :])}
+    empty = at.short_message.start == at.short_message.stop
+    return empty and USSD_SERVICE_OP in tags and MESSAGE_PAYLOAD not in tags
+
+
+def _with_placeholder_text(pdu: bytes) -> bytes:
+    at = layout(pdu)
+    data = bytearray(pdu[: at.tlvs - 1]) + bytes([len(_PLACEHOLDER)]) + _PLACEHOLDER + pdu[at.tlvs :]
+    struct.pack_into("!I", data, 0, len(data))
+    return bytes(data)
 
 
 def _submit_sm_resp(frame: Frame, header: PduHeader) -> SubmitSmResp:
@@ -213,10 +251,41 @@ def short_message_bytes(pdu: bytes) -> bytes:
 def source_address(pdu: bytes) -> str:
     """source_addr of a submit_sm/deliver_sm, for (masked) logs; "" when unreadable."""
     try:
-        start = layout(pdu).source_ton + 2
+        return _address_at(pdu, layout(pdu).source_ton + 2)
     except ValueError:
         return ""
+
+
+def destination_address(pdu: bytes) -> str:
+    """destination_addr of a submit_sm/deliver_sm; "" when unreadable."""
+    try:
+        return _address_at(pdu, layout(pdu).dest_ton + 2)
+    except ValueError:
+        return ""
+
+
+def _address_at(pdu: bytes, start: int) -> str:
     return pdu[start : pdu.index(NULL, start)].decode("ascii", "replace")
+
+
+def tlv_bytes(tag: int, value: bytes) -> bytes:
+    """One TLV as it goes on the wire, the value octets exactly as given."""
+    return TLV_HEADER.pack(tag, len(value)) + value
+
+
+def raw_tlvs(pdu: bytes) -> dict[int, bytes]:
+    """The TLVs of a submit_sm/deliver_sm as raw octets, by tag (the last wins if repeated).
+
+    ValueError when the body or a TLV is cut short.
+    """
+    return dict(tlvs(pdu[layout(pdu).tlvs :]))
+
+
+def append_tlvs(pdu: bytes, extra: bytes) -> bytes:
+    """The PDU with ``extra`` (encoded TLVs) added at its end and command_length updated."""
+    data = bytearray(pdu + extra)
+    struct.pack_into("!I", data, 0, len(data))
+    return bytes(data)
 
 
 def readable(pdu: bytes) -> bytes:
@@ -248,7 +317,7 @@ def _readable_tlvs(raw: bytes) -> bytes:
     kept, dropped = bytearray(), []
     for tag, value in tlvs(raw):
         if _tlv_readable(tag, value):
-            kept += TLV_HEADER.pack(tag, len(value)) + value
+            kept += tlv_bytes(tag, value)
         else:
             dropped.append(f"0x{tag:04x}")
     if dropped:
