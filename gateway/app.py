@@ -22,11 +22,14 @@ from redis.exceptions import RedisError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
+from gateway.aggregator import RedisAggregatorBridge
 from gateway.http import build_http_app
+from gateway.http_ussd import ussd_routes
 from gateway.inbound import MoIntake
 from gateway.keys import Keys
 from gateway.leases import PartitionLeases
 from gateway.registry import RedisRegistry
+from gateway.screens import ScreenSender
 from gateway.sender import ReplySender
 from gateway.settings import Settings, SettingsError
 from gateway.stopping import EitherEvent
@@ -55,6 +58,7 @@ def flow_config(settings: Settings) -> FlowConfig:
         code_max_sends=s.code_max_sends, max_invalid_inputs=s.max_invalid_inputs,
         max_mismatches_per_session=s.max_mismatches_per_session,
         lockout_strikes=s.lockout_strikes, lockout_seconds=s.lockout_seconds,
+        ussd_resume_seconds=int(settings.ussd.resume_seconds),
     )
 
 
@@ -80,13 +84,15 @@ class Gateway:
         self.registry = RedisRegistry(self.redis, self.keys)
         self.receipts = RedisReceiptCorrelator(settings.redis.prefix, settings.smpp.receipt_ttl_seconds)
         intake = MoIntake(self.redis, self.keys, self.receipts, settings.smpp.mo_segment_timeout_seconds,
-                          settings.smpp.mo_duplicate_window_seconds)
+                          settings.smpp.mo_duplicate_window_seconds, settings.ussd.selected_dialect())
         self.smpp = SmppClient(client_config(settings), intake.on_events)
         dialog = Dialog(self.registry, flow_config(settings))
         store = SubscriberStore(self.redis, self.keys, settings.service.default_language)
-        self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner)
+        self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
+                                 settings.service.shortcode, settings.ussd.answer_budget_seconds)
         addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton, settings.smpp.source_npi)
-        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing)
+        screens = ScreenSender(self.redis, self.keys, self.smpp, settings.ussd.selected_dialect())
+        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing, screens)
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
         self._intake = intake
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
@@ -113,7 +119,9 @@ class Gateway:
         )
 
     async def _start_http(self) -> None:
-        self._http = web.AppRunner(build_http_app(self.readiness), access_log=None)
+        routes = ussd_routes(RedisAggregatorBridge(self.redis, self.keys),
+                             answer_budget_seconds=self.settings.ussd.answer_budget_seconds)
+        self._http = web.AppRunner(build_http_app(self.readiness, routes), access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, self.settings.http.host, self.settings.http.port)
         await site.start()

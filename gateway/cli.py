@@ -41,9 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("smsc", help="run the built-in SMSC simulator").set_defaults(command=_smsc)
     phone = commands.add_parser("phone", help="be a subscriber against a simulator")
     phone.add_argument("--number", default="09361110003")
+    phone.add_argument("--ussd", action="store_true", help="dial the USSD code instead of texting")
     phone.set_defaults(command=_phone)
     demo = commands.add_parser("demo", help="everything locally, with the demo registry")
     demo.add_argument("--script", type=Path, help="play this conversation and print it")
+    demo.add_argument("--ussd", action="store_true", help="dial the USSD code instead of texting")
     demo.set_defaults(command=_demo)
     registry = commands.add_parser("registry", help="load or show the registry")
     actions = registry.add_subparsers(required=True, metavar="ACTION")
@@ -83,22 +85,23 @@ def _smsc(settings: Settings, args: argparse.Namespace) -> int:
     from smpp.simulator import run_simulator
 
     password = _required_password(settings)
-    run_simulator(settings.smpp.host, settings.smpp.port, settings.smpp.system_id, password)
+    run_simulator(settings.smpp.host, settings.smpp.port, settings.smpp.system_id, password,
+                  ussd_dialect=settings.ussd.selected_dialect())
     return 0
 
 
 def _phone(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.phone import Phone, run_interactive
+    from gateway.phone import console_for, run_interactive
     from smpp.simulator import SmscSimulator
 
     password = _required_password(settings)
 
     async def session() -> None:
-        async with SmscSimulator(settings.smpp.host, settings.smpp.port,
-                                 settings.smpp.system_id, password) as sim:
+        async with SmscSimulator(settings.smpp.host, settings.smpp.port, settings.smpp.system_id,
+                                 password, ussd_dialect=settings.ussd.selected_dialect()) as sim:
             print(f"SMSC simulator on {settings.smpp.host}:{sim.port}; start `hamta-gateway run`"
                   " against it, then type.")
-            await run_interactive(Phone(sim, settings.service.shortcode, args.number))
+            await run_interactive(console_for(sim, settings, args.number, args.ussd))
 
     asyncio.run(session())
     return 0
@@ -110,7 +113,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if args.log_level is None:
         configure_logging("WARNING")
         logging.getLogger("transitions").setLevel(logging.WARNING)
-    asyncio.run(demo(args.script, sys.stdout))
+    asyncio.run(demo(args.script, sys.stdout, ussd=args.ussd))
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from gateway.app import Gateway
 from gateway.fixtures import load_fixture_file
-from gateway.phone import Phone, run_interactive, run_script
+from gateway.phone import console_for, run_interactive, run_script
 from gateway.redis_server import RedisServer
 from gateway.settings import Settings, load_settings
 from smpp.simulator import SmscSimulator
@@ -43,7 +43,8 @@ def _redis_url() -> Iterator[str]:
 async def running_demo(redis_url: str) -> AsyncIterator[tuple[Settings, SmscSimulator, Gateway]]:
     password = secrets.token_hex(4)  # a fresh secret per demo run, never a default in code
     base = load_settings()
-    async with SmscSimulator(port=0, system_id=base.smpp.system_id, password=password) as sim:
+    async with SmscSimulator(port=0, system_id=base.smpp.system_id, password=password,
+                             ussd_dialect=base.ussd.selected_dialect()) as sim:
         settings = load_settings(
             smpp={**base.smpp.model_dump(), "host": "127.0.0.1", "port": sim.port, "password": password},
             redis={**base.redis.model_dump(), "url": redis_url},
@@ -59,10 +60,10 @@ async def running_demo(redis_url: str) -> AsyncIterator[tuple[Settings, SmscSimu
             await gateway.stop()
 
 
-async def demo(script: Path | None, out: TextIO) -> None:
+async def demo(script: Path | None, out: TextIO, ussd: bool = False) -> None:
     with _redis_url() as url:
         async with running_demo(url) as (settings, sim, _gateway):
-            phone = Phone(sim, settings.service.shortcode, FIRST_NUMBER, out)
+            phone = console_for(sim, settings, FIRST_NUMBER, ussd, out)
             if script is None:
                 await run_interactive(phone)
             else:

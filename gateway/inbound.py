@@ -1,13 +1,15 @@
 """What the SMSC tells the gateway, stored in Redis before the SMSC gets its answer.
 
-A batch of events (MO parts, delivery receipts, accepted submit_sm parts) is staged on one
-pipeline, in arrival order, and sent in one round trip. An MO part is appended by a Lua script
-to its partition stream (complete messages) or to a hash per sender+recipient+reference with
-a TTL (parts of a concatenated MO, UDH or SAR), where the part that completes the message
-appends the whole text. A PDU the SMSC redelivers (its deliver_sm_resp was lost) within the
-duplicate window on another bind is recognised by its fingerprint and acknowledged without
-being stored again (see store_mo.lua for why "another bind"). When Redis cannot take an MO the SMSC is told ESME_RX_T_APPN, so it
-retries later.
+A batch of events (MO parts, USSD inputs, delivery receipts, accepted submit_sm parts) is
+staged on one pipeline, in arrival order, and sent in one round trip. An MO part is appended
+by a Lua script to its partition stream (complete messages) or to a hash per
+sender+recipient+reference with a TTL (parts of a concatenated MO, UDH or SAR), where the
+part that completes the message appends the whole text. A PDU the SMSC redelivers (its
+deliver_sm_resp was lost) within the duplicate window on another bind is recognised by its
+fingerprint and acknowledged without being stored again (see store_mo.lua for why "another
+bind"). A USSD input (ussd_service_op present) is read through the operator's dialect and
+stored with its dialogue's session fields. When Redis cannot take an MO the SMSC is told
+ESME_RX_T_APPN, so it retries later.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from redis.exceptions import RedisError
 
 from flows.normalize import parse_msisdn
 from gateway.keys import Keys
-from smpp import wire
-from smpp.client import Accepted, SmscEvent
+from smpp import ussd, wire
+from smpp.client import Accepted, Delivered, SmscEvent
 from smpp.receipts import RedisReceiptCorrelator
 
 log = logging.getLogger("gateway.inbound")
@@ -33,6 +35,7 @@ log = logging.getLogger("gateway.inbound")
 DUPLICATE = 2  # store_mo.lua's answer for a PDU already stored
 OK = SmppCommandStatus.ESME_ROK
 TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
+NEVER = SmppCommandStatus.ESME_RX_P_APPN  # the same bytes can never be taken
 
 
 def _fingerprint(sender: str, deliver: DeliverSm) -> str:
@@ -47,13 +50,14 @@ def _fingerprint(sender: str, deliver: DeliverSm) -> str:
 class MoIntake:
     def __init__(
         self, redis: Redis, keys: Keys, receipts: RedisReceiptCorrelator, parts_ttl_seconds: int,
-        duplicate_window_seconds: int,
+        duplicate_window_seconds: int, dialect: ussd.UssdDialect = ussd.SMPP34,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._receipts = receipts
         self._parts_ttl = parts_ttl_seconds
         self._duplicate_window = duplicate_window_seconds
+        self._dialect = dialect
         self._store = redis.register_script(
             files("gateway").joinpath("store_mo.lua").read_text(encoding="utf-8")
         )
@@ -78,18 +82,35 @@ class MoIntake:
         if isinstance(event, Accepted):
             self._receipts.stage_remember(pipe, event)
             return "remember"
-        if event.is_receipt():
-            self._receipts.stage_lookup(pipe, event)
+        deliver = event.deliver
+        if deliver.is_receipt():
+            self._receipts.stage_lookup(pipe, deliver)
             return "receipt"
         if self.draining:
             return "refused"
-        sender = parse_msisdn(event.source.number)
+        sender = parse_msisdn(deliver.source.number)
         if sender is None:
             log.warning("MO from a non-mobile sender ignored")
             return "ignored"
-        args = [*self._mo_args(sender, event), bind_id]
-        await self._store(keys=self._mo_keys(sender, event), args=args, client=pipe)
+        try:
+            session = self._ussd_fields(sender, event)
+        except ValueError as exc:
+            log.warning("USSD input refused: %s", exc)
+            return "unreadable"
+        window = 0 if session else self._duplicate_window  # USSD inputs repeat legitimately
+        args = [*self._mo_args(sender, deliver, "ussd" if session else "sms"), window, bind_id,
+                *session]
+        await self._store(keys=self._mo_keys(sender, deliver), args=args, client=pipe)
         return "mo"
+
+    def _ussd_fields(self, sender: str, event: Delivered) -> list[str]:
+        """The stream fields of a USSD input ([] for an SMS); ValueError when unreadable."""
+        params = ussd.ussd_params(event.pdu)
+        if params is None:
+            return []
+        info = params.session_info.hex()
+        return ["transport", "smpp", "ussd_event", ussd.event_of(self._dialect, params.op),
+                "session_id", f"smpp:{sender}:{info}", "session_info", info]
 
     def _mo_keys(self, sender: str, deliver: DeliverSm) -> list[str]:
         ref, _part, _total = wire.concatenation(deliver)
@@ -98,24 +119,25 @@ class MoIntake:
         return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref),
                 self._keys.mo_seen(partition, _fingerprint(sender, deliver))]
 
-    def _mo_args(self, sender: str, deliver: DeliverSm) -> list[object]:
+    def _mo_args(self, sender: str, deliver: DeliverSm, channel: str) -> list[object]:
         _ref, part, total = wire.concatenation(deliver)
         text = deliver.short_message or deliver.message_payload
         return [sender, deliver.destination.number, text, f"{time.time():.3f}", max(total, 1), part,
-                self._parts_ttl, "sms", self._duplicate_window]
+                self._parts_ttl, channel]
 
     def _statuses(self, events: list[SmscEvent], staged: list[str], results: Any) -> list[SmppCommandStatus]:
         statuses = []
         for event, kind in zip(events, staged):
-            if kind == "refused":
-                statuses.append(TRY_LATER)
+            if kind in ("refused", "unreadable", "ignored"):
+                statuses.append({"refused": TRY_LATER, "unreadable": NEVER, "ignored": OK}[kind])
                 continue
-            result = next(results) if kind != "ignored" else None
+            result = next(results)
             failed = isinstance(result, Exception)
             if failed:
                 log.error("Redis refused a %s: %s", kind, type(result).__name__)
             elif kind == "receipt":
-                self._receipts.finish_lookup(event, result)  # type: ignore[arg-type]
+                assert isinstance(event, Delivered)
+                self._receipts.finish_lookup(event.deliver, result)
             elif kind == "mo" and result == DUPLICATE:
                 self.duplicates += 1
                 log.info("redelivered MO part ignored (already stored)")

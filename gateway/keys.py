@@ -43,6 +43,12 @@ class Keys:
     def lease(self, partition: int) -> str:
         return f"{self._p(partition)}:lease"
 
+    def ussd_screen(self, session_id: str) -> str:
+        return f"{self.prefix}:ussd-screen:{session_id}"
+
+    def http_seen(self, dedupe_key: str) -> str:
+        return f"{self.prefix}:http-seen:{dedupe_key}"
+
     def members(self) -> str:
         return f"{self.prefix}:members"
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol, TextIO
 
 from flows.normalize import parse_msisdn
+from gateway.settings import Settings
 from smpp.simulator import MtMessage, SmscSimulator, UssdDialogue, UssdScreen
 
 _CODE = re.compile(r"(?<![0-9])[1-9][0-9]{5}(?![0-9])")
@@ -224,6 +225,14 @@ class Console(Protocol):
     def show(self, line: str) -> None: ...
     def greeting(self) -> str: ...
     async def type_line(self, line: str) -> bool: ...
+
+
+def console_for(sim: SmscSimulator, settings: Settings, number: str, ussd: bool,
+                out: TextIO = sys.stdout) -> Console:
+    """A texting phone, or a dialling one (`--ussd`)."""
+    if ussd:
+        return UssdPhone(sim, settings.service.ussd_code, number, out)
+    return Phone(sim, settings.service.shortcode, number, out)
 
 
 async def run_script(phone: Console, lines: Iterable[str]) -> None:

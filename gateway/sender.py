@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from flows.normalize import mask_msisdn
 from gateway.keys import OUTBOUND_GROUP, Keys
 from gateway.messages import OutboundMessage
+from gateway.screens import ScreenSender
 from gateway.stopping import Stopping
 from gateway.streams import Entry, consume, retrying
 from smpp.client import SmppClient, SubmitFailed
@@ -36,12 +37,14 @@ class Rejected(Exception):
 
 class ReplySender:
     def __init__(
-        self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing
+        self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
+        screens: ScreenSender,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._client = client
         self._addressing = addressing
+        self._screens = screens
         self._refs = itertools.count()
         self._throttle = ThrottleGate()
         self.sent = 0
@@ -81,6 +84,11 @@ class ReplySender:
         self.sent += 1
 
     async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:
+        if message.channel == "ussd":
+            if await self._screens.show(message):
+                return True
+            message = message.model_copy(update={"channel": "sms", "transport": "smpp",
+                                                 "sender": self._addressing.source})
         parts = build_parts(message.text, message.recipient, self._addressing, next(self._refs))
         for number, part in enumerate(parts, start=1):
             part.log_id, part.extra_data = message.id, f"{number}/{len(parts)}"

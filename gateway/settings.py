@@ -19,12 +19,14 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from smpp.ussd import UssdSettings
+
 PositiveSeconds = float
 
 
 class ServiceSettings(BaseModel):
     shortcode: str = Field(min_length=1, max_length=20)
-    ussd_code: str = "*7777#"
+    ussd_code: str = Field("*7777#", pattern=r"^[*#][0-9*]*[0-9]#$")
     default_language: Literal["fa", "en"] = "fa"
     session_idle_seconds: int = Field(600, gt=0)
     code_ttl_seconds: int = Field(180, gt=0)
@@ -89,6 +91,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     registry: RegistrySettings = RegistrySettings()
     logging: LoggingSettings = LoggingSettings()
+    ussd: UssdSettings = UssdSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,7 @@
 -- KEYS: 1 inbound stream, 2 parts hash (per sender+recipient+reference), 3 seen marker
 -- ARGV: 1 sender, 2 recipient, 3 text, 4 received_at, 5 total parts, 6 this part's number,
 --       7 parts ttl seconds, 8 channel, 9 duplicate window seconds (0: no duplicate check),
---       10 the SMPP bind this PDU came on
+--       10 the SMPP bind this PDU came on, 11.. more field/value pairs for the stream entry
 -- Returns 1 stored (complete), 0 stored (a part), 2 duplicate: the same PDU already came on
 -- another bind within the window, which is how an SMSC redelivers an MO whose
 -- deliver_sm_resp it lost (it rebinds, then sends again). The same text again on the same
@@ -33,6 +33,10 @@ if total > 1 then
   text = table.concat(parts)
   redis.call('DEL', KEYS[2])
 end
-redis.call('XADD', KEYS[1], '*', 'sender', ARGV[1], 'recipient', ARGV[2], 'text', text,
-  'received_at', ARGV[4], 'channel', ARGV[8])
+local entry = {'sender', ARGV[1], 'recipient', ARGV[2], 'text', text,
+  'received_at', ARGV[4], 'channel', ARGV[8]}
+for i = 11, #ARGV do
+  entry[#entry + 1] = ARGV[i]
+end
+redis.call('XADD', KEYS[1], '*', unpack(entry))
 return 1

@@ -15,7 +15,10 @@ from importlib.resources import files
 from redis.asyncio import Redis
 
 from flows.dialog import Dialog
+from flows.dialog_types import ReplyKind
 from flows.normalize import mask_msisdn
+from flows.session import Subscriber
+from flows.ussd import Screen, UssdDialog
 from gateway.keys import INBOUND_GROUP, Keys
 from gateway.messages import InboundMessage, OutboundMessage
 from gateway.stopping import Stopping
@@ -35,11 +38,15 @@ class LeaseLost(Exception):
 
 class TurnWorker:
     def __init__(
-        self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str
+        self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
+        shortcode: str, answer_budget_seconds: float = 2.0,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._dialog = dialog
+        self._ussd = UssdDialog(dialog)
+        self._shortcode = shortcode
+        self._answer_budget = answer_budget_seconds
         self._store = store
         self._owner = owner
         self._commit = redis.register_script(
@@ -76,29 +83,55 @@ class TurnWorker:
             await pipe.execute()
 
     async def turn(self, partition: int, entry: Entry) -> None:
-        entry_id, fields = entry
-        message = InboundMessage(
-            id=entry_id, channel=fields.get("channel", "sms"), sender=fields["sender"],
-            recipient=fields["recipient"], text=fields["text"],
-            received_at=float(fields.get("received_at", time.time())),
-        )
+        message = _inbound(entry)
         subscriber = await self._store.load(message.sender)
-        replies = await self._dialog.handle(subscriber, message.text, message.id, time.time())
-        outbound = [
-            OutboundMessage(
-                id=f"{message.id}/{i}", channel=message.channel, sender=message.recipient,
-                recipient=message.sender, text=reply.text, kind=reply.kind, in_reply_to=message.id,
-            ).model_dump_json()
-            for i, reply in enumerate(replies)
-        ]
+        if message.channel == "ussd":
+            outbound = await self._ussd_turn(subscriber, message)
+        else:
+            replies = await self._dialog.handle(subscriber, message.text, message.id, time.time())
+            outbound = [self._sms(message, reply.text, reply.kind) for reply in replies]
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
             self._keys.outbound(partition), self._keys.inbound(partition),
         ]
-        args = [self._owner, state, SUBSCRIBER_TTL_SECONDS, INBOUND_GROUP, entry_id, *outbound]
+        numbered = [reply.model_copy(update={"id": f"{message.id}/{i}"}).model_dump_json()
+                    for i, reply in enumerate(outbound)]
+        args = [self._owner, state, SUBSCRIBER_TTL_SECONDS, INBOUND_GROUP, message.id, *numbered]
         if not await self._commit(keys=keys, args=args):
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1
         log.info("turn for %s: %d replies", mask_msisdn(message.sender), len(outbound))
 
+    async def _ussd_turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+        screen = await self._ussd.handle(subscriber, message.text, message.ussd_event, message.id,
+                                         time.time())
+        if screen is None:  # the user hung up or the network cut the dialogue: nothing to show
+            return []
+        outbound = [self._sms(message, reply.text, reply.kind) for reply in screen.sms]
+        if time.time() - message.received_at > self._answer_budget:
+            # Too late for this screen: its content goes by SMS, and the screen ends politely.
+            outbound.append(self._sms(message, "\n".join([screen.text, *subscriber.ussd_pages]), "reply"))
+            subscriber.ussd_pages = []
+            screen = Screen(self._dialog.render(subscriber, "ussd_slow"), end=True)
+        return [*outbound, _screen(message, screen)]
+
+    def _sms(self, message: InboundMessage, text: str, kind: ReplyKind) -> OutboundMessage:
+        """A reply by SMS, always through the SMSC and from the shortcode, whatever channel
+        the message came on."""
+        sender = message.recipient if message.channel == "sms" else self._shortcode
+        return OutboundMessage(id="", channel="sms", transport="smpp", sender=sender,
+                               recipient=message.sender, text=text, kind=kind, in_reply_to=message.id)
+
+
+def _inbound(entry: Entry) -> InboundMessage:
+    entry_id, fields = entry
+    return InboundMessage.model_validate({**fields, "id": entry_id})
+
+
+def _screen(message: InboundMessage, screen: Screen) -> OutboundMessage:
+    return OutboundMessage(
+        id="", channel="ussd", transport=message.transport, sender=message.recipient,
+        recipient=message.sender, text=screen.text, in_reply_to=message.id,
+        session_id=message.session_id, session_info=message.session_info, ussd_end=screen.end,
+    )

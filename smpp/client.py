@@ -70,7 +70,16 @@ class Accepted:
     response: SubmitSmResp
 
 
-SmscEvent = DeliverSm | Accepted
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A deliver_sm (an MO or a receipt), with its raw PDU for what aiosmpplib cannot read
+    faithfully (the USSD TLVs)."""
+
+    deliver: DeliverSm
+    pdu: bytes
+
+
+SmscEvent = Delivered | Accepted
 # One status per event, in order; the statuses of `Accepted` events are not used. The second
 # argument names the bind the deliver_sm came on (unique across processes and reconnects).
 EventHandler = Callable[[list[SmscEvent], str], Awaitable[list[SmppCommandStatus]]]
@@ -115,7 +124,7 @@ LINK_ERRORS: Final = (
 def _stale(item: tuple[SmscEvent, int, asyncio.StreamWriter | None],
            current: asyncio.StreamWriter | None) -> bool:
     event, _sequence, writer = item
-    return isinstance(event, DeliverSm) and writer is not current
+    return isinstance(event, Delivered) and writer is not current
 
 
 class SmppClient:
@@ -312,7 +321,7 @@ class SmppClient:
             self._send(DeliverSmResp(frame.sequence, UNDECODABLE))
             return
         assert isinstance(message, DeliverSm)
-        self._events.put_nowait((message, frame.sequence, self._writer))
+        self._events.put_nowait((Delivered(message, frame.data), frame.sequence, self._writer))
 
     async def _dispatch_events(self) -> None:
         """Hand queued events to the handler in batches, then answer their deliver_sm."""
@@ -326,7 +335,7 @@ class SmppClient:
             if batch:
                 statuses = await self._handle([event for event, _, _ in batch])
                 for (event, sequence, _writer), status in zip(batch, statuses):
-                    if isinstance(event, DeliverSm):
+                    if isinstance(event, Delivered):
                         self._send(DeliverSmResp(sequence, status))
 
     async def _handle(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:

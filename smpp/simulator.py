@@ -15,6 +15,8 @@ Framing is `smpp.wire`'s; PDU building and reading is in `smpp.sim_pdus`.
 
 Knobs for fault injection, all plain attributes:
 ``submit_responses``  statuses (vendor numbers too) to answer the next submit_sm with, in order;
+``submit_nacks``      statuses to answer the next submit_sm with as generic_nack (before those);
+``submit_times``      the event-loop time each submit_sm arrived at (TPS measurements);
 ``submit_gate``       an Event, set; while cleared, submit_sm are read but not answered
                       (``submits_in_flight`` / ``peak_submits_in_flight`` count them);
 ``ignore_enquire_link`` how many of the next enquire_link to leave unanswered;
@@ -112,6 +114,8 @@ class SmscSimulator:
         self.system_id, self.password, self.receipts = system_id, password, receipts
         self.mt_log: list[MtMessage] = []
         self.submit_responses: collections.deque[Status | int] = collections.deque()
+        self.submit_nacks: collections.deque[Status | int] = collections.deque()
+        self.submit_times: list[float] = []
         self.submit_gate = asyncio.Event()
         self.submit_gate.set()
         self.submits_in_flight = 0
@@ -303,6 +307,7 @@ class SmscSimulator:
         log.info("unbind system_id=%s", session.system_id)
 
     async def _on_submit(self, session: Session, frame: wire.Frame) -> None:
+        self.submit_times.append(asyncio.get_running_loop().time())
         self.submits_in_flight += 1
         self.peak_submits_in_flight = max(self.peak_submits_in_flight, self.submits_in_flight)
         if self.submit_gate.is_set():
@@ -327,6 +332,9 @@ class SmscSimulator:
         sequence = frame.sequence
         if session.bind not in TRANSMITS:
             await session.send(SubmitSmResp(sequence, Status.ESME_RINVBNDSTS))
+        elif self.submit_nacks:
+            status = self.submit_nacks.popleft()
+            await session.send_bytes(raw_pdu(SmppCommand.GENERIC_NACK, status, sequence))
         elif self.submit_responses:
             status = self.submit_responses.popleft()
             await session.send_bytes(raw_pdu(SmppCommand.SUBMIT_SM_RESP, status, sequence, b"\0"))

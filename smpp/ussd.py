@@ -258,7 +258,6 @@ class UssdSettings(BaseModel):
     session_seconds: float = Field(180, gt=0, description="the network's dialogue limit")
     resume_seconds: float = Field(300, ge=0, description="offer to resume a timed-out dialogue")
     answer_budget_seconds: float = Field(2, gt=0, description="else end politely, go on by SMS")
-    code: str = Field("*7777#", pattern=r"^[*#][0-9*]*[0-9]#$")
 
     @model_validator(mode="after")
     def _known_dialect(self) -> UssdSettings:

@@ -4,6 +4,7 @@
                   a test may ``kill()``/``restart()`` it: the next test gets it running again.
 ``redis_url``     its URL, after FLUSHALL, so no test depends on what another left behind.
 ``redis_client``  an async ``redis.asyncio.Redis`` on that URL (bytes replies), closed after.
+``gateways``      starts real `python -m gateway run` processes on that Redis (tests/processes.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import redis.asyncio
 from gateway.redis_server import RedisServer
 from gateway.registry import RedisRegistry
 from tests.harness import demo_registry
+from tests.processes import gateways  # noqa: F401  (the fixture, for every test module)
 
 
 @pytest.fixture(scope="session")

@@ -24,3 +24,16 @@ def test_demo_script_completes_a_restore_and_a_password_recovery() -> None:
     assert "رمز جدید کارتابل کد ملی همتا:" in transcript
     assert "0912***0014" in transcript  # R6 names the usable number, masked
     assert "(no reply)" not in transcript
+
+
+def test_demo_ussd_script_restores_a_device() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMTA_")}
+    script = DEMO_SCRIPT.with_name("demo-ussd-script.txt")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--ussd", "--script", str(script)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SMS < کد تایید همتا" in result.stdout  # the code came by SMS
+    assert "با موفقیت به کارتابل همین سیم‌کارت منتقل شد" in result.stdout
+    assert result.stdout.rstrip().endswith("[end]")

@@ -196,7 +196,7 @@ async def test_the_smpp_client_carries_ussd_both_ways(sim: SmscSimulator) -> Non
     async def on_events(events: list[SmscEvent], _origin: str) -> list[Status]:
         for event in events:
             if not isinstance(event, Accepted):
-                delivered.put_nowait(event)
+                delivered.put_nowait(event.deliver)
         return [Status.ESME_ROK] * len(events)
 
     client = SmppClient(ClientConfig("127.0.0.1", sim.port, "hamta", "secret"), on_events)

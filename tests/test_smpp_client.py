@@ -69,7 +69,7 @@ class Recorder:
                 await self.on_accepted(event.submit, event.response)
                 statuses.append(Status.ESME_ROK)
             else:
-                statuses.append(await self.on_deliver(event))
+                statuses.append(await self.on_deliver(event.deliver))
         return statuses
 
     async def next_mo(self) -> DeliverSm:

@@ -200,7 +200,6 @@ ussd:
   session_seconds: 120
   resume_seconds: 240
   answer_budget_seconds: 1.5
-  code: "*7777*1#"
   dialects:
     mci_like: {begin_ops: [1], continue_ops: [18], abort_ops: [129], continue_op: 2, end_op: 17}
 """
@@ -209,8 +208,8 @@ ussd:
 def test_settings_defaults_are_smpp_3_4() -> None:
     settings = UssdSettings()
     assert settings.selected_dialect() is SMPP34
-    assert (settings.session_seconds, settings.resume_seconds, settings.answer_budget_seconds,
-            settings.code) == (180, 300, 2, "*7777#")  # fmt: skip
+    assert (settings.session_seconds, settings.resume_seconds,
+            settings.answer_budget_seconds) == (180, 300, 2)  # fmt: skip
     assert set(settings.all_dialects()) == set(BUILTIN_DIALECTS)
 
 
@@ -218,7 +217,7 @@ def test_settings_from_a_config_section() -> None:
     settings = UssdSettings.model_validate(yaml.safe_load(CONFIG)["ussd"])
     dialect = settings.selected_dialect()
     assert (dialect.name, dialect.abort_ops, event_of(dialect, 129)) == ("mci_like", (129,), "abort")
-    assert (settings.session_seconds, settings.code) == (120, "*7777*1#")
+    assert settings.session_seconds == 120
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_DIALECTS))
@@ -234,7 +233,7 @@ def test_settings_choose_a_builtin_dialect(name: str) -> None:
      ({"dialects": {"x": {"begin_ops": [1], "continue_ops": [18], "continue_op": 2, "end_op": 300}}},
       "less than or equal to 255"),
      ({"dialects": {"x": {"begin_ops": [1], "continue_ops": [18], "continue_op": 2}}}, "end_op"),
-     ({"code": "7777"}, "code"), ({"session_seconds": 0}, "session_seconds")],
+     ({"session_seconds": 0}, "session_seconds")],
 )  # fmt: skip
 def test_bad_settings_are_refused_with_a_reason(section: dict[str, object], complaint: str) -> None:
     with pytest.raises(ValidationError, match=complaint):

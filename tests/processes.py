@@ -1,0 +1,159 @@
+"""Real gateway processes for the fault-injection tests: `python -m gateway run`, HAMTA_* env.
+
+    proc = await gateways.start(sim.port)          # the `gateways` fixture starts them...
+    await proc.wait_log("took partition", count=16)
+    proc.kill()                                    # ...SIGKILL, as a crash (or `terminate`)
+    assert await proc.wait_exit() == -9
+
+Each process's stderr (its log, one masked line per record) is read as it comes, so a test
+waits on what the process says (`wait_log`) instead of sleeping. Every process a test started
+is killed at its end, by pid, if it is still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Final
+
+import aiohttp
+import pytest_asyncio
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+PASSWORD: Final = "secret"
+# Fast reconnects and short leases: faults heal within a second or two.
+DEFAULTS: Final[dict[str, str]] = {
+    "HAMTA_SMPP__PASSWORD": PASSWORD,
+    "HAMTA_SMPP__HOST": "127.0.0.1",
+    "HAMTA_SMPP__RECONNECT_MIN_SECONDS": "0.05",
+    "HAMTA_SMPP__RECONNECT_MAX_SECONDS": "0.5",
+    "HAMTA_SMPP__RESPONSE_TIMEOUT_SECONDS": "2",
+    "HAMTA_SMPP__ENQUIRE_LINK_SECONDS": "5",
+    "HAMTA_REDIS__LEASE_SECONDS": "1",
+    "HAMTA_HTTP__HOST": "127.0.0.1",
+    "HAMTA_HTTP__PORT": "0",
+    "HAMTA_SERVICE__SHUTDOWN_SECONDS": "10",
+    "HAMTA_LOGGING__LEVEL": "INFO",
+}
+_HTTP_PORT: Final = re.compile(r"HTTP listening on [^:]+:(\d+)")
+
+
+class GatewayProcess:
+    """One `python -m gateway run` child; its stderr lines are kept in `lines`."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.env = env
+        self.lines: list[str] = []
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway", "run", cwd=ROOT, env=self.env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read_stderr())
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def _read_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        while line := await self._process.stderr.readline():
+            async with self._changed:
+                self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+                self._changed.notify_all()
+
+    def count(self, text: str) -> int:
+        return sum(1 for line in self.lines if text in line)
+
+    async def wait_log(self, text: str, count: int = 1, timeout: float = 10.0) -> None:
+        """Until `count` lines of the log contain `text`; TimeoutError (with the log) if not."""
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.count(text) >= count), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{self.name}: no {count}x {text!r} in {timeout}s; log:\n{self.log()}") from None
+
+    def log(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+    async def http_port(self) -> int:
+        await self.wait_log("HTTP listening on")
+        found = next(_HTTP_PORT.search(line) for line in self.lines if _HTTP_PORT.search(line))
+        assert found is not None
+        return int(found.group(1))
+
+    async def get(self, path: str) -> tuple[int, dict[str, object]]:
+        url = f"http://127.0.0.1:{await self.http_port()}{path}"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            return response.status, await response.json()
+
+    def kill(self) -> None:
+        """SIGKILL: nothing is flushed, released or unbound; the kernel closes the sockets."""
+        self._signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, signum: int) -> None:
+        if self.running:
+            assert self._process is not None
+            self._process.send_signal(signum)
+
+    async def wait_exit(self, timeout: float = 10.0) -> int:
+        """The exit code (negative: the signal that ended it) once stderr is read to its end."""
+        assert self._process is not None and self._reader is not None
+        code = await asyncio.wait_for(self._process.wait(), timeout)
+        await asyncio.wait_for(self._reader, timeout)
+        return code
+
+
+class Gateways:
+    """Starts gateway processes against one Redis; `close` kills what is still running."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.started: list[GatewayProcess] = []
+
+    async def start(self, smsc_port: int, **settings: str | int | float | bool) -> GatewayProcess:
+        """A gateway on `smsc_port`; `settings` as `section__key=value` (`redis__cluster=True`)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HAMTA_")}
+        env |= DEFAULTS | {"HAMTA_REDIS__URL": self.redis_url, "HAMTA_SMPP__PORT": str(smsc_port),
+                           "HAMTA_CONFIG": str(ROOT / "config.yaml")}
+        env |= {f"HAMTA_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+                for key, value in settings.items()}
+        process = GatewayProcess(f"gateway-{len(self.started) + 1}", env)
+        self.started.append(process)
+        await process.start()
+        return process
+
+    async def close(self) -> None:
+        for process in self.started:
+            process.kill()
+        for process in self.started:
+            await process.wait_exit()
+
+
+@pytest_asyncio.fixture
+async def gateways(redis_url: str) -> AsyncIterator[Gateways]:
+    """Gateway processes against the session redis-server (emptied for this test)."""
+    group = Gateways(redis_url)
+    try:
+        yield group
+    finally:
+        await group.close()
