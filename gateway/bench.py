@@ -33,6 +33,7 @@ from gateway.settings import load_settings
 from smpp.simulator import SmscSimulator
 
 SHORTCODE = "7777"
+USSD_BUDGET_SECONDS = load_settings().ussd.answer_budget_seconds
 CODE = re.compile(r"\b[1-9][0-9]{5}\b")
 
 
@@ -102,16 +103,37 @@ async def _dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
     assert "منتقل شد" in done, done
 
 
+async def _ussd_dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
+    """The same restore over USSD: each latency is from the input to its screen."""
+    msisdn = "98" + _new(i)[1:]
+    started = time.perf_counter()
+    dialogue = await sim.ussd_start(msisdn)
+    await dialogue.screen(30)
+    latencies.append(time.perf_counter() - started)
+    for text in ("1", _imei(i), _old(i), None):
+        if text is None:  # the code came by SMS meanwhile
+            found = CODE.search((await sim.await_mt(msisdn, timeout=30)).text)
+            assert found is not None, "no confirmation code by SMS"
+            text = found.group()
+        started = time.perf_counter()
+        await dialogue.reply(text)
+        shown = await dialogue.screen(30)
+        latencies.append(time.perf_counter() - started)
+    assert shown.ends, shown
+
+
 async def _echo_dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
     msisdn = "98" + _new(i)[1:]
     for text in ("1", _imei(i), _old(i), "123456"):
         await _timed(sim, msisdn, text, latencies)
 
 
-async def _drive(sim: SmscSimulator, count: int, dialog: Callable[..., Awaitable[None]]) -> Run:
+async def _drive(
+    sim: SmscSimulator, count: int, dialog: Callable[..., Awaitable[None]], first: int = 0
+) -> Run:
     latencies: list[float] = []
     started = time.perf_counter()
-    await asyncio.gather(*(dialog(sim, i, latencies) for i in range(count)))
+    await asyncio.gather(*(dialog(sim, i, latencies) for i in range(first, first + count)))
     return Run(len(latencies), time.perf_counter() - started, latencies)
 
 
@@ -137,19 +159,21 @@ async def _bound_or_failed(sim: SmscSimulator, process: subprocess.Popen[bytes])
         raise RuntimeError(f"the ESME under test did not bind (exit code {process.poll()})") from None
 
 
-async def _gateway_run(redis_url: str, count: int) -> Run:
+async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
+    """SMS dialogs for subscribers 0..count-1, then USSD ones for count..2*count-1."""
     async with SmscSimulator(port=0, password="bench") as sim:
         settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
         redis = connect_redis(settings)
         await RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions)).load(
-            parse_fixture(bench_fixture(count)))
+            parse_fixture(bench_fixture(2 * count)))
         await redis.aclose()
         env = {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(sim.port),
                "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SMPP__TPS": "100000",
                "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": "WARNING"}
         with _process(["-m", "gateway", "run"], env) as process:
             await _bound_or_failed(sim, process)
-            return await _drive(sim, count, _dialog)
+            sms = await _drive(sim, count, _dialog)
+            return sms, await _drive(sim, count, _ussd_dialog, first=count)
 
 
 async def _echo_run(count: int) -> Run:
@@ -162,12 +186,12 @@ async def _echo_run(count: int) -> Run:
 async def bench(subscribers: int, out: TextIO) -> None:
     with tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory:
         with RedisServer(Path(directory)) as redis_server:
-            gateway = await _gateway_run(redis_server.url, subscribers)
+            gateway, ussd = await _gateway_run(redis_server.url, subscribers)
     echo = await _echo_run(subscribers)
-    _report(out, subscribers, gateway, echo)
+    _report(out, subscribers, gateway, echo, ussd)
 
 
-def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run) -> None:
+def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run, ussd: Run) -> None:
     def line(text: str) -> None:
         print(text, file=out, flush=True)
 
@@ -178,3 +202,7 @@ def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run) -> None:
     line(f"echo ESME (aiosmpplib, stock correlator, same 2-part replies): {echo.turns_per_second:8.1f} turns/s  "
          f"p50 {echo.percentile(50):6.1f} ms  p99 {echo.percentile(99):6.1f} ms")
     line(f"ratio gateway/echo: {gateway.turns_per_second / echo.turns_per_second:.2f}")
+    within = sum(1 for latency in ussd.latencies if latency <= USSD_BUDGET_SECONDS) / len(ussd.latencies)
+    line(f"USSD (same dialog, {subscribers} dialogues): {ussd.turns_per_second:8.1f} screens/s  "
+         f"p50 {ussd.percentile(50):6.1f} ms  p95 {ussd.percentile(95):6.1f} ms  "
+         f"p99 {ussd.percentile(99):6.1f} ms  within the {USSD_BUDGET_SECONDS:g} s budget: {within:.1%}")

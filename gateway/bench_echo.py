@@ -10,7 +10,7 @@ import signal
 import sys
 
 from aiosmpplib import ESME, AbstractHook, DeliverSm, PhoneNumber, SmppMessage, SubmitSm
-from aiosmpplib.log import WARNING
+from aiosmpplib.log import ERROR
 
 SHORTCODE = "7777"
 REPLY = "پاسخ آزمایشی همتا با همان درازای پاسخ‌های درگاه، تا بخش پیامک هر دو آزمون یکسان باشد: " * 2
@@ -36,7 +36,7 @@ class EchoHook(AbstractHook):
 
 async def main(host: str, port: int, password: str) -> None:
     hook = EchoHook()
-    esme = ESME(host, port, "hamta", password, hook=hook, log_level=WARNING)
+    esme = ESME(host, port, "hamta", password, hook=hook, log_level=ERROR)
     hook.esme = esme
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

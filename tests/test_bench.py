@@ -18,3 +18,4 @@ async def test_tiny_bench_reports_a_ratio() -> None:
     await bench(3, out)
     report = out.getvalue()
     assert "gateway:" in report and "echo ESME" in report and "ratio gateway/echo:" in report
+    assert "USSD (same dialog" in report and "screens/s" in report
