@@ -67,16 +67,16 @@ class Dialog:
         return turn.replies
 
     async def _route(self, turn: Turn, word: str) -> None:
+        expired = self._expired(turn)
+        if expired:
+            turn.subscriber.session = None
         if word in LANGUAGE_WORDS:
             turn.subscriber.lang = LANGUAGE_WORDS[word]  # type: ignore[assignment]
             turn.say("language_set")
         elif guards.is_locked(turn):
             turn.end_session("locked", hours=guards.hours_left(turn))
-        elif self._expired(turn):
-            turn.subscriber.session = None
-            await self._no_session(turn, word, expired=True)
         elif turn.subscriber.session is None:
-            await self._no_session(turn, word, expired=False)
+            await self._no_session(turn, word, expired=expired)
         else:
             await self._in_session(turn, word)
 
@@ -111,7 +111,10 @@ class Dialog:
 
 
 def _keyword(text: str) -> str:
-    return to_ascii_digits(text).strip().lower()
+    """The text as a possible keyword: ASCII digits, lower case, without end punctuation
+    (`لغو.` is `لغو`); `?` and `؟` alone stay, they are the help words."""
+    word = to_ascii_digits(text).strip().lower()
+    return word if word in HELP_WORDS else word.strip(" .!،,؛;:?؟")
 
 
 def _looks_like_imei(text: str) -> bool:

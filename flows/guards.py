@@ -30,6 +30,20 @@ def strike(turn: Turn) -> bool:
     return True
 
 
+def count_lookup(turn: Turn) -> bool:
+    """An answer that tells something about a device (where it is) is not a mismatch but is
+    rationed like one, so nobody can probe IMEI-number pairs without limit; True while the
+    number is not locked out."""
+    subscriber, config = turn.subscriber, turn.config
+    window_start = turn.now - config.lockout_seconds
+    subscriber.strikes = [t for t in subscriber.strikes if t > window_start] + [turn.now]
+    if len(subscriber.strikes) >= config.lockout_strikes:
+        subscriber.locked_until = turn.now + config.lockout_seconds
+        turn.end_session("locked", hours=hours_left(turn))
+        return False
+    return True
+
+
 def attempts_left(turn: Turn) -> int:
     return turn.config.max_mismatches_per_session - turn.session.mismatches
 

@@ -3,6 +3,8 @@ confirmation code -> new password, texted in its own SMS and never kept in the s
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -27,18 +29,32 @@ PASSWORD_LENGTH = 10
 IRAN = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time since 2022
 
 
-def new_password() -> str:
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+def new_password_seed() -> str:
+    return secrets.token_hex(32)
+
+
+def password_from_seed(seed: str) -> str:
+    """The operation's new password, drawn from its random seed: a turn run again (its commit
+    was lost) texts the very password the registry already holds, and no late process can
+    replace it with another. Unbiased: bytes past the alphabet's last whole multiple are skipped."""
+    alphabet, chosen, counter = PASSWORD_ALPHABET, [], 0
+    limit = 256 - 256 % len(alphabet)
+    while len(chosen) < PASSWORD_LENGTH:
+        block = hmac.new(bytes.fromhex(seed), counter.to_bytes(4, "big"), hashlib.sha256).digest()
+        chosen += [alphabet[b % len(alphabet)] for b in block if b < limit]
+        counter += 1
+    return "".join(chosen[:PASSWORD_LENGTH])
 
 
 def today_in_iran(now: float) -> jdatetime.date:
     return jdatetime.date.fromgregorian(date=datetime.fromtimestamp(now, IRAN).date())
 
 
-def _usable_numbers(sims: tuple[str, ...]) -> str:
+def _usable_numbers(sims: tuple[str, ...], lang: str) -> str:
     """At most two masked numbers, so the refusal fits two SMS segments."""
-    shown = "، ".join(mask_msisdn(sim) for sim in sims[:2])
-    return shown + ("، …" if len(sims) > 2 else "")
+    comma = "، " if lang == "fa" else ", "
+    shown = comma.join(mask_msisdn(sim) for sim in sims[:2])
+    return shown + (comma + "…" if len(sims) > 2 else "")
 
 
 class PasswordState(Enum):
@@ -109,11 +125,12 @@ class PasswordFlow(MachineFlow):
                 position.fire("start_over")
                 turn.say("password_mismatch", left=guards.attempts_left(turn))
         elif decision.verdict is PasswordVerdict.OTHER_SIM_USABLE:
-            numbers = _usable_numbers(decision.usable_sims)
+            numbers = _usable_numbers(decision.usable_sims, turn.subscriber.lang)
             turn.end_session("password_r6_refused", numbers=numbers)
         else:
             session.add_requester = decision.verdict is PasswordVerdict.ADD_AND_RESET
             session.operation_id = secrets.token_hex(12)
+            session.password_seed = new_password_seed()
             if send_code(turn, "code_password"):
                 position.fire("rules_passed")
 
@@ -137,7 +154,7 @@ class PasswordFlow(MachineFlow):
             add_requester=session.add_requester, operation_id=session.operation_id,
             message_id=turn.message_id,
         )
-        password = new_password()
+        password = password_from_seed(session.password_seed)
         result, devices = await self._registry.recover_password(change, password)
         if result is MoveResult.CONFLICT:
             turn.end_session("password_conflict")

@@ -90,6 +90,6 @@ class RegistryPort(Protocol):
     async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]:
         """Add the requester's SIM if asked and set the new password (hashed by the registry),
         atomically, once per operation; returns the outcome and the cartable's device count.
-        Run again for the same operation it only replaces the password, so the password a
-        retried turn texts is the one that works."""
+        Run again for the same operation it changes nothing (the flow derives the password
+        from the operation, so a retried turn texts the same one)."""
         ...

@@ -96,7 +96,8 @@ class RestoreFlow(MachineFlow):
         if decision.verdict is Verdict.MISMATCH:
             self._mismatch(turn, position)
         elif decision.move is None:
-            turn.end_session(VERDICT_TEXT[decision.verdict], number=mask_msisdn(old))
+            if guards.count_lookup(turn):
+                turn.end_session(VERDICT_TEXT[decision.verdict], number=mask_msisdn(old))
         else:
             session.pending_move = {k: v for k, v in asdict(decision.move).items() if v}
             session.operation_id = secrets.token_hex(12)

@@ -25,6 +25,7 @@ class Session(BaseModel):
     national_id: str = ""
     birth_date: str = ""
     add_requester: bool = False
+    password_seed: str = ""  # until the confirming turn commits; then the session is gone
     # confirmation code: only the salted hash is ever stored
     code_hash: str = ""
     code_salt: str = ""

@@ -51,6 +51,7 @@ class UssdDialog:
 
     async def _begin(self, subscriber: Subscriber, choice: str, message_id: str, now: float) -> Screen:
         subscriber.ussd_pages = []
+        subscriber.ussd_resume_offered = False
         session = subscriber.session
         resumable = (
             session is not None and subscriber.ussd_screen

@@ -1,11 +1,10 @@
 -- Recover a national-ID cartable password (R3, R5): add the requester's SIM if asked, set the
--- new password hash, once per operation id. A retried operation only replaces the hash, so
--- the password texted by the turn that finally commits is the one that works.
+-- new password hash, once per operation id. The password is drawn from the operation's seed,
+-- so a retried operation texts the same password and changes nothing here.
 -- KEYS: 1 person, 2 cartable set, 3 operation, 4 audit stream, 5 national-ID devices set
 -- ARGV: 1 national_id, 2 requester, 3 add requester ('1' or '0'), 4 password hash,
 --       5 operation ttl seconds, 6 message_id, 7 operation id
 if redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('HSET', KEYS[1], 'password_hash', ARGV[4])
   return {'already_applied', redis.call('SCARD', KEYS[5])}
 end
 if redis.call('HGET', KEYS[1], 'cartable') ~= '1' then

@@ -76,6 +76,7 @@ async def test_new_password_sms_verifies_and_is_not_kept(registry) -> None:  # t
     assert [r.kind for r in replies] == ["reply", "password"]
     password = replies[1].text.split()[1]
     assert len(password) == 10 and not set(password) & set("0Oo1lIi")
+    assert "password_seed" not in talk.subscriber.model_dump_json()
     stored = await registry._redis.hget(registry._keys.person(LOST_SIM_ID), "password_hash")
     assert verify_password(password, stored)
     assert talk.subscriber.session is None and password not in talk.subscriber.model_dump_json()
@@ -94,7 +95,7 @@ async def test_r6_changes_nothing(registry) -> None:  # type: ignore[no-untyped-
     assert R6_NEW not in (await registry.person(R6_ID)).cartable_sims
 
 
-async def test_confirm_processed_twice_changes_once_and_the_last_password_works(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_confirm_processed_twice_changes_once_and_texts_the_same_password(registry) -> None:  # type: ignore[no-untyped-def]
     talk = chat(registry, TRANSFERRED_NEW)
     for text in ("2", TRANSFERRED_ID, "1359/09/30"):
         await talk.say(text)
@@ -102,8 +103,20 @@ async def test_confirm_processed_twice_changes_once_and_the_last_password_works(
     first = await talk.dialog.handle(talk.subscriber, talk.code, "confirm", talk.now + 1)
     retried = await talk.dialog.handle(snapshot, talk.code, "confirm", talk.now + 2)
     assert [r.kind for r in first] == [r.kind for r in retried] == ["reply", "password"]
+    assert first[1].text == retried[1].text  # whichever commit wins, its SMS is right
     stored = await registry._redis.hget(registry._keys.person(TRANSFERRED_ID), "password_hash")
     assert verify_password(retried[1].text.split()[1], stored)
     audit = await registry._redis.xrange(registry._keys.audit())
     assert [e["action"] for _, e in audit].count("recover_password") == 1
     assert (await registry.person(TRANSFERRED_ID)).cartable_sims.count(TRANSFERRED_NEW) == 1
+
+
+def test_passwords_are_drawn_evenly_from_the_alphabet() -> None:
+    from collections import Counter
+
+    from flows.password import PASSWORD_ALPHABET, new_password_seed, password_from_seed
+
+    drawn = Counter("".join(password_from_seed(new_password_seed()) for _ in range(2000)))
+    assert set(drawn) == set(PASSWORD_ALPHABET)
+    expected = 20000 / len(PASSWORD_ALPHABET)
+    assert all(0.7 * expected < count < 1.3 * expected for count in drawn.values())

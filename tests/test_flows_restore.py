@@ -211,3 +211,25 @@ async def test_real_catalog_replies_are_persian_by_default(registry) -> None:  #
     dialog = Dialog(registry, CONFIG)
     replies = await dialog.handle(Subscriber(msisdn=SARA_NEW), "1", "m1", T0)
     assert "IMEI" in replies[0].text and "۱۵" in replies[0].text
+
+
+async def test_lookups_that_reveal_a_device_home_are_rationed(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    outcomes = []
+    for _ in range(CONFIG.lockout_strikes):
+        outcomes += await talk.say(ATTACHED_DEVICE) + await talk.say("09131110005")
+    assert outcomes[-1] == "locked" and outcomes.count("still_in_other_cartable") == 4
+
+
+async def test_a_language_switch_does_not_revive_an_expired_session(registry) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    await talk.say("1")
+    assert await talk.say("EN", after=CONFIG.session_idle_seconds + 1) == ["language_set"]
+    assert talk.subscriber.session is None
+
+
+@pytest.mark.parametrize("word", ["لغو.", "cancel!", "۰"])
+async def test_keywords_with_end_punctuation(registry, word: str) -> None:  # type: ignore[no-untyped-def]
+    talk = chat(registry, SARA_NEW)
+    await talk.say("1")
+    assert await talk.say(word) == ["cancelled"]
