@@ -32,7 +32,8 @@ _INVISIBLE: Final = re.compile("[\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2
 _SPACES: Final = re.compile(r"\s+")
 # Separators people type inside numbers: spaces, dashes, slashes, dots, and the
 # Arabic decimal/thousands separators.
-_SEPARATORS: Final = re.compile("[\\s\\-\u2010-\u2015\u2212/.\u066b\u066c]+")
+# The zero-width non-joiner is kept in words but is noise inside a number.
+_SEPARATORS: Final = re.compile("[\\s\\-\u2010-\u2015\u2212/.\u066b\u066c\u200c]+")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+", re.ASCII)
 _IMEI_LABEL: Final = re.compile(r"^imei\s*:?\s*", re.ASCII | re.IGNORECASE)
 _IMEI_WITH_SV: Final = re.compile(r"^(?P<imei>.*[0-9])\s*/\s*(?P<sv>[0-9]{2})$", re.ASCII)

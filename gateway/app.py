@@ -91,7 +91,8 @@ class Gateway:
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds)
         addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton, settings.smpp.source_npi)
-        screens = ScreenSender(self.redis, self.keys, self.smpp, settings.ussd.selected_dialect())
+        screens = ScreenSender(self.redis, self.keys, self.smpp, settings.ussd.selected_dialect(),
+                               settings.ussd.answer_budget_seconds)
         self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing, screens)
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
         self._intake = intake
@@ -113,10 +114,11 @@ class Gateway:
                  self.settings.redis.lease_seconds)
 
     async def _partition(self, partition: int, handed_over: asyncio.Event) -> None:
-        await asyncio.gather(
-            self.worker.run(partition, EitherEvent(self._stop_turns, handed_over)),
-            self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)),
-        )
+        # A task group: if one of the two fails, the other is stopped too, so the lease loop
+        # restarts the pair rather than leaving an orphan beside a new one.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.worker.run(partition, EitherEvent(self._stop_turns, handed_over)))
+            group.create_task(self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)))
 
     async def _start_http(self) -> None:
         routes = ussd_routes(RedisAggregatorBridge(self.redis, self.keys),

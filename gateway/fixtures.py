@@ -13,9 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from flows.birth_date import format_jalali, parse_birth_date
+from flows.national_id import parse_national_id
 from flows.normalize import parse_imei, parse_msisdn, to_ascii_digits
 
-_NATIONAL_ID = re.compile(r"^[0-9]{10}$")
 _JALALI = re.compile(r"^[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}$")
 
 
@@ -89,10 +90,10 @@ def parse_fixture(raw: object) -> Fixture:
 
 
 def _national_id(value: str, where: str) -> str:
-    digits = to_ascii_digits(value).strip()
-    if not _NATIONAL_ID.match(digits):
-        raise FixtureError(f"{where}: national ID {value!r} must have 10 digits")
-    return digits
+    national_id = parse_national_id(value)
+    if national_id is None or len(to_ascii_digits(value).strip()) != 10:
+        raise FixtureError(f"{where}: {value!r} is not a valid 10-digit national ID (check digit)")
+    return national_id
 
 
 def _msisdn(value: str, where: str) -> str:
@@ -107,9 +108,11 @@ def _people(entries: list[PersonIn]) -> dict[str, PersonIn]:
     for i, person in enumerate(entries):
         where = f"people[{i}]"
         nid = _national_id(person.national_id, where)
-        birth = to_ascii_digits(person.birth_date).strip()
-        if not _JALALI.match(birth):
-            raise FixtureError(f"{where} ({nid}): birth_date {person.birth_date!r} is not YYYY/MM/DD")
+        birth_date = parse_birth_date(person.birth_date)
+        if birth_date is None or not _JALALI.match(to_ascii_digits(person.birth_date).strip()):
+            raise FixtureError(f"{where} ({nid}): birth_date {person.birth_date!r} is not a real "
+                               "Jalali date written YYYY/MM/DD")
+        birth = format_jalali(birth_date)
         if nid in people:
             raise FixtureError(f"{where}: national ID {nid} is listed twice")
         cartable = person.cartable

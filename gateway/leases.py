@@ -124,12 +124,15 @@ class PartitionLeases:
         self.changed.set()
 
     async def _hand_back_extra(self, share: int) -> None:
+        """All at once, each within its grace (shorter than a lease), so the leases we keep are
+        renewed again before they could expire."""
         extra = sorted(self._tasks)[share:]
+        await asyncio.gather(*(self._hand_back(partition) for partition in extra))
         for partition in extra:
-            await self._hand_back(partition)
             log.info("handed partition %d back (fair share %d)", partition, share)
 
-    async def _hand_back(self, partition: int, grace_seconds: float = 10.0) -> None:
+    async def _hand_back(self, partition: int, grace_seconds: float | None = None) -> None:
+        grace_seconds = grace_seconds if grace_seconds is not None else self._lease_ms / 3000
         task, handed_over = self._tasks.pop(partition)
         handed_over.set()
         _done, late = await asyncio.wait([task], timeout=grace_seconds)

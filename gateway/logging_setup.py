@@ -19,20 +19,23 @@ from flows.normalize import mask_digits, mask_msisdn, to_ascii_digits
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
 DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
 
-# \d matches Persian and Arabic-Indic digits too: those runs are masked as well.
-_DIGIT_RUN: Final = re.compile(r"\+?\d{10,}")
+# \d matches Persian and Arabic-Indic digits too: those runs are masked as well. A run may
+# be written with single separators (0912 111 0001, 35-209900-176148-1); 6 digits are enough
+# to be a confirmation code.
+_DIGIT_RUN: Final = re.compile(r"\+?\d(?:[ \-./\u200c]?\d){5,}")
+_SEPARATOR: Final = re.compile(r"[ \-./\u200c]")
 _MOBILE: Final = re.compile(r"\+?(?:0098|98|0)9[0-9]{9}", re.ASCII)
 
 
 def _mask_run(match: re.Match[str]) -> str:
-    run = to_ascii_digits(match.group())
+    run = _SEPARATOR.sub("", to_ascii_digits(match.group()))
     if _MOBILE.fullmatch(run):
         return mask_msisdn(run)
     return mask_digits(run.lstrip("+"))
 
 
 def mask_text(text: str) -> str:
-    """``text`` with every run of 10+ digits masked (mobile numbers as ``0912***4567``)."""
+    """``text`` with every run of 6+ digits masked (mobile numbers as ``0912***4567``)."""
     return _DIGIT_RUN.sub(_mask_run, text)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from redis.asyncio import Redis
 
@@ -29,7 +30,11 @@ HTTP_SCREEN_TTL_SECONDS = 60
 
 
 class ScreenSender:
-    def __init__(self, redis: Redis, keys: Keys, client: SmppClient, dialect: ussd.UssdDialect) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, client: SmppClient, dialect: ussd.UssdDialect,
+        answer_budget_seconds: float,
+    ) -> None:
+        self._answer_budget = answer_budget_seconds
         self._redis = redis
         self._keys = keys
         self._client = client
@@ -38,9 +43,15 @@ class ScreenSender:
     async def show(self, message: OutboundMessage) -> bool:
         """True when the screen went out; False when its text must go by SMS instead."""
         if message.transport == "http":
+            if time.time() - message.created_at > self._answer_budget:
+                return False  # the aggregator was already told the answer comes by SMS
             await self._hand_to_aggregator(message)
             return True
-        return await self._submit(message)
+        try:
+            return await self._submit(message)
+        except ValueError as exc:  # a screen that cannot be encoded: never a stuck partition
+            log.error("USSD screen could not be built (%s); its text goes by SMS", exc)
+            return False
 
     async def _hand_to_aggregator(self, message: OutboundMessage) -> None:
         key = self._keys.ussd_screen(message.session_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -49,12 +49,22 @@ async def consume(
     """
     await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
+
+    async def read() -> Any:
+        try:
+            return await redis.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
+                                          block=None if cursor == "0" else block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or its group is gone (a Redis restarted without persistence, a
+            # deleted key): make it again rather than waiting forever on a missing group.
+            log.error("consumer group %s of %s was missing; created again", group, stream)
+            await ensure_group(redis, stream, group)
+            return None
+
     while not stopping.is_set():
-        reply = await retrying(
-            lambda: redis.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
-                                     block=None if cursor == "0" else block_ms),
-            stopping,
-        )
+        reply = await retrying(read, stopping)
         entries: list[Entry] = reply[0][1] if reply else []
         if cursor == "0" and not entries:
             cursor = ">"  # the backlog of this group is done; from now on, new entries

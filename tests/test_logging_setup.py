@@ -33,8 +33,11 @@ LINE = re.compile(
         ("national id 0499370899", "national id 04***99"),
         ("landline 02188776655", "landline 02***55"),
         ("a=352099001761481,b=989121110001", "a=35***81,b=0912***0001"),
-        ("code 123456 sent", "code 123456 sent"),  # short runs are left to the caller
-        ("123456789 stays", "123456789 stays"),
+        ("code 123456 sent", "code *** sent"),  # a confirmation code
+        ("port 2775 partition 7", "port 2775 partition 7"),  # short numbers stay
+        ("imei 35-209900-176148-1", "imei 35***81"),
+        ("from 0912 111 0001", "from 0912***0001"),
+        ("from +98 912 111 0001", "from 0912***0001"),
         ("no digits at all", "no digits at all"),
     ],
 )
