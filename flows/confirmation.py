@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
-from flows import codes
+from flows import codes, guards
 from flows.dialog_types import Turn
 
 _CODE = re.compile(r"^[0-9]{6}$")
@@ -45,6 +46,21 @@ def check_code(turn: Turn, text: str) -> CodeCheck:
     if codes.code_matches(text, session.code_salt, session.code_hash):
         return CodeCheck.CORRECT
     return CodeCheck.WRONG
+
+
+async def confirm(turn: Turn, apply: Callable[[Turn], Awaitable[None]]) -> None:
+    """The code step of every flow: `apply` runs only for the right code in time."""
+    outcome = check_code(turn, turn.text)
+    if outcome is CodeCheck.MALFORMED:
+        guards.invalid_input(turn, "code_malformed")
+    elif outcome is CodeCheck.EXPIRED:
+        forget_code(turn)
+        turn.say("code_expired")
+    elif outcome is CodeCheck.WRONG:
+        if guards.strike(turn):
+            turn.say("code_wrong", left=guards.attempts_left(turn))
+    else:
+        await apply(turn)
 
 
 def forget_code(turn: Turn) -> None:

@@ -12,7 +12,10 @@ from typing import Any, ClassVar
 
 from transitions import Machine
 
+from flows.confirmation import send_code
 from flows.dialog_types import Turn
+from flows.ports import RegistryPort
+from flows.restore_rules import requester_owner
 from flows.session import Session
 
 Handler = Callable[[Turn, "Position"], Awaitable[None]]
@@ -32,8 +35,11 @@ class MachineFlow:
     name: ClassVar[str]
     States: ClassVar[type[Enum]]
     TRANSITIONS: ClassVar[list[dict[str, Any]]]
+    CODE_STATE: ClassVar[Enum]  # the state that waits for the confirmation code
+    CODE_TEXT: ClassVar[str]  # the catalog key of the code's SMS
 
-    def __init__(self) -> None:
+    def __init__(self, registry: RegistryPort) -> None:
+        self._registry = registry
         first = next(iter(self.States))
         self._first = first
         self._machine = Machine(
@@ -44,6 +50,23 @@ class MachineFlow:
 
     def handlers(self) -> dict[Enum, Handler]:
         raise NotImplementedError
+
+    def code_params(self, turn: Turn) -> dict[str, object]:
+        return {}
+
+    async def open_if_eligible(self, turn: Turn) -> bool:
+        """Every flow starts from an active SIM with a known owner (DESIGN §1 step 1)."""
+        if await requester_owner(self._registry, turn.subscriber.msisdn) is None:
+            turn.say("requester_not_eligible")
+            return False
+        self.open_session(turn)
+        return True
+
+    def resend(self, turn: Turn) -> None:
+        if not self.in_state(turn.session, self.CODE_STATE):
+            turn.say("nothing_to_resend")
+            return
+        send_code(turn, self.CODE_TEXT, **self.code_params(turn))
 
     def open_session(self, turn: Turn) -> None:
         turn.subscriber.session = Session(

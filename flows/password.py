@@ -13,13 +13,13 @@ import jdatetime
 
 from flows import guards
 from flows.birth_date import birth_date_problem, format_jalali, parse_birth_date
-from flows.confirmation import CodeCheck, check_code, forget_code, send_code
+from flows.confirmation import confirm, send_code
 from flows.dialog_types import Turn
 from flows.machine_flow import Handler, MachineFlow, Position
 from flows.national_id import national_id_problem, parse_national_id
 from flows.normalize import mask_msisdn
 from flows.password_rules import PasswordVerdict, decide_password
-from flows.ports import MoveResult, PasswordChange, RegistryPort
+from flows.ports import MoveResult, PasswordChange
 from flows.restore_rules import requester_owner
 
 FLOW = "password"
@@ -73,10 +73,8 @@ class PasswordFlow(MachineFlow):
          "dest": PasswordState.ASK_PASSWORD_CODE},
         {"trigger": "start_over", "source": "*", "dest": PasswordState.ASK_NATIONAL_ID},
     ]
-
-    def __init__(self, registry: RegistryPort) -> None:
-        self._registry = registry
-        super().__init__()
+    CODE_STATE = PasswordState.ASK_PASSWORD_CODE
+    CODE_TEXT = "code_password"
 
     def handlers(self) -> dict[Enum, Handler]:
         return {
@@ -86,17 +84,8 @@ class PasswordFlow(MachineFlow):
         }
 
     async def start(self, turn: Turn, first_input: str | None = None) -> None:
-        if await requester_owner(self._registry, turn.subscriber.msisdn) is None:
-            turn.say("requester_not_eligible")
-            return
-        self.open_session(turn)
-        turn.say("ask_national_id")
-
-    def resend(self, turn: Turn) -> None:
-        if not self.in_state(turn.session, PasswordState.ASK_PASSWORD_CODE):
-            turn.say("nothing_to_resend")
-            return
-        send_code(turn, "code_password")
+        if await self.open_if_eligible(turn):
+            turn.say("ask_national_id")
 
     async def _on_national_id(self, turn: Turn, position: Position) -> None:
         national_id = parse_national_id(turn.text)
@@ -131,21 +120,11 @@ class PasswordFlow(MachineFlow):
             session.add_requester = decision.verdict is PasswordVerdict.ADD_AND_RESET
             session.operation_id = secrets.token_hex(12)
             session.password_seed = new_password_seed()
-            if send_code(turn, "code_password"):
+            if send_code(turn, self.CODE_TEXT):
                 position.fire("rules_passed")
 
     async def _on_code(self, turn: Turn, position: Position) -> None:
-        outcome = check_code(turn, turn.text)
-        if outcome is CodeCheck.MALFORMED:
-            guards.invalid_input(turn, "code_malformed")
-        elif outcome is CodeCheck.EXPIRED:
-            forget_code(turn)
-            turn.say("code_expired")
-        elif outcome is CodeCheck.WRONG:
-            if guards.strike(turn):
-                turn.say("code_wrong", left=guards.attempts_left(turn))
-        else:
-            await self._apply(turn)
+        await confirm(turn, self._apply)
 
     async def _apply(self, turn: Turn) -> None:
         session = turn.session

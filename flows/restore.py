@@ -11,11 +11,11 @@ from dataclasses import asdict
 from enum import Enum
 
 from flows import guards
-from flows.confirmation import CodeCheck, check_code, forget_code, send_code
+from flows.confirmation import confirm, send_code
 from flows.dialog_types import Turn
 from flows.machine_flow import Handler, MachineFlow, Position
 from flows.normalize import imei_problem, mask_msisdn, parse_imei, parse_msisdn
-from flows.ports import MoveResult, RegistryPort, RestoreMove
+from flows.ports import MoveResult, RestoreMove
 from flows.restore_rules import Verdict, decide, requester_owner
 
 FLOW = "restore"
@@ -42,10 +42,8 @@ class RestoreFlow(MachineFlow):
         {"trigger": "rules_passed", "source": RestoreState.ASK_OLD_NUMBER, "dest": RestoreState.ASK_CODE},
         {"trigger": "start_over", "source": "*", "dest": RestoreState.ASK_IMEI},
     ]
-
-    def __init__(self, registry: RegistryPort) -> None:
-        self._registry = registry
-        super().__init__()
+    CODE_STATE = RestoreState.ASK_CODE
+    CODE_TEXT = "code_restore"
 
     def handlers(self) -> dict[Enum, Handler]:
         return {
@@ -55,21 +53,15 @@ class RestoreFlow(MachineFlow):
         }
 
     async def start(self, turn: Turn, first_input: str | None = None) -> None:
-        """Open a restore session (step 1 first: an active SIM with a known owner)."""
-        if await requester_owner(self._registry, turn.subscriber.msisdn) is None:
-            turn.say("requester_not_eligible")
+        if not await self.open_if_eligible(turn):
             return
-        self.open_session(turn)
         if first_input is None:
             turn.say("ask_imei")
         else:
             await self.handle(turn)
 
-    def resend(self, turn: Turn) -> None:
-        if not self.in_state(turn.session, RestoreState.ASK_CODE):
-            turn.say("nothing_to_resend")
-            return
-        send_code(turn, "code_restore", imei_tail=turn.session.imei[-4:])
+    def code_params(self, turn: Turn) -> dict[str, object]:
+        return {"imei_tail": turn.session.imei[-4:]}
 
     async def _on_imei(self, turn: Turn, position: Position) -> None:
         imei = parse_imei(turn.text)
@@ -101,7 +93,7 @@ class RestoreFlow(MachineFlow):
         else:
             session.pending_move = {k: v for k, v in asdict(decision.move).items() if v}
             session.operation_id = secrets.token_hex(12)
-            if send_code(turn, "code_restore", imei_tail=session.imei[-4:]):
+            if send_code(turn, self.CODE_TEXT, **self.code_params(turn)):
                 position.fire("rules_passed")
 
     def _mismatch(self, turn: Turn, position: Position) -> None:
@@ -110,17 +102,7 @@ class RestoreFlow(MachineFlow):
             turn.say("mismatch", left=guards.attempts_left(turn))
 
     async def _on_code(self, turn: Turn, position: Position) -> None:
-        outcome = check_code(turn, turn.text)
-        if outcome is CodeCheck.MALFORMED:
-            guards.invalid_input(turn, "code_malformed")
-        elif outcome is CodeCheck.EXPIRED:
-            forget_code(turn)
-            turn.say("code_expired")
-        elif outcome is CodeCheck.WRONG:
-            if guards.strike(turn):
-                turn.say("code_wrong", left=guards.attempts_left(turn))
-        else:
-            await self._apply(turn)
+        await confirm(turn, self._apply)
 
     async def _apply(self, turn: Turn) -> None:
         session = turn.session
