@@ -36,7 +36,7 @@ class RedisAggregatorBridge:
         partition = self._keys.partition_of(message.sender)
         fields = message.model_dump(include=set(STREAM_FIELDS))
         pairs = [item for name in STREAM_FIELDS for item in (name, str(fields[name]))]
-        keys = [self._keys.inbound(partition), self._keys.http_seen(dedupe_key)]
+        keys = [self._keys.inbound(partition), self._keys.http_seen(partition, dedupe_key)]
         args = [SEEN_TTL_SECONDS, *pairs, "received_at", f"{time.time():.3f}"]
         return bool(await self._store(keys=keys, args=args))
 

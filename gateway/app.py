@@ -15,9 +15,13 @@ import logging
 import os
 import secrets
 import socket
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
 from flows.dialog import Dialog
@@ -43,11 +47,21 @@ log = logging.getLogger("gateway.app")
 
 
 def connect_redis(settings: Settings) -> Redis:
-    """A bounded pool: under load callers wait for a connection instead of failing."""
-    pool = BlockingConnectionPool.from_url(
-        settings.redis.url, max_connections=settings.redis.max_connections, timeout=10,
-        decode_responses=True, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10,
-    )
+    """A bounded pool: under load callers wait for a connection instead of failing.
+
+    With `redis.cluster`, a Redis Cluster client (same commands, `max_connections` per node;
+    a caller finding none free gets an error, retried like any Redis error). Its retries are
+    few and short: an MO must be refused (ESME_RX_T_APPN) promptly while a node is away.
+    """
+    options: dict[str, Any] = {
+        "decode_responses": True, "socket_timeout": 5, "socket_connect_timeout": 2,
+        "health_check_interval": 10, "max_connections": settings.redis.max_connections,
+    }
+    if settings.redis.cluster:
+        retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
+        cluster = RedisCluster.from_url(settings.redis.url, retry=retry, **options)
+        return cluster  # type: ignore[return-value]  # the same commands, not a subclass
+    pool = BlockingConnectionPool.from_url(settings.redis.url, timeout=10, **options)
     return Redis(connection_pool=pool)
 
 
@@ -143,16 +157,24 @@ class Gateway:
 
     async def stop(self) -> None:
         """Graceful: refuse new MO (the SMSC retries elsewhere), finish the turns in flight,
-        flush the queued replies, unbind, free the partitions; all within shutdown_seconds."""
-        deadline = asyncio.get_running_loop().time() + self.settings.service.shutdown_seconds
+        flush the queued replies, unbind, free the partitions; all within shutdown_seconds.
+
+        The flush gets what the end does not need: a quarter of the budget (at most the SMPP
+        response timeout) for the partitions to wind down, a little for the unbind."""
+        loop = asyncio.get_running_loop()
+        budget = self.settings.service.shutdown_seconds
+        deadline = loop.time() + budget
+        unbind = min(1.0, budget / 8)
+        wind_down = min(self.settings.smpp.response_timeout_seconds, budget / 4)
         log.info("stopping gateway: refusing new MO, finishing turns, flushing replies")
         self._intake.draining = True
         self._stop_turns.set()
-        await self._flush_replies(deadline)
+        await self._flush_replies(deadline - wind_down - unbind)
         self._stop_sends.set()
+        self.leases.release_grace_seconds = max(deadline - unbind - loop.time(), 0.05)
         self._stop_leases.set()
         await self._leases_task  # it hands every partition back as it ends
-        await self.smpp.stop()
+        await self.smpp.stop(timeout=max(deadline - loop.time(), 0.05))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -5,11 +5,11 @@ staged on one pipeline, in arrival order, and sent in one round trip. An MO part
 by a Lua script to its partition stream (complete messages) or to a hash per
 sender+recipient+reference with a TTL (parts of a concatenated MO, UDH or SAR), where the
 part that completes the message appends the whole text. A PDU the SMSC redelivers (its
-deliver_sm_resp was lost) within the duplicate window on another bind is recognised by its
-fingerprint and acknowledged without being stored again (see store_mo.lua for why "another
-bind"). A USSD input (ussd_service_op present) is read through the operator's dialect and
-stored with its dialogue's session fields. When Redis cannot take an MO the SMSC is told
-ESME_RX_T_APPN, so it retries later.
+deliver_sm_resp was lost) within the duplicate window on a later bind of the same process
+is recognised by its fingerprint and acknowledged without being stored again (see
+store_mo.lua for why "a later bind of the same process"). A USSD input (ussd_service_op
+present) is read through the operator's dialect and stored with its dialogue's session
+fields. When Redis cannot take an MO the SMSC is told ESME_RX_T_APPN, so it retries later.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from flows.normalize import parse_msisdn
 from gateway.keys import Keys
+from gateway.scripts import queue_script
 from smpp import ussd, wire
 from smpp.client import Accepted, Delivered, SmscEvent
 from smpp.receipts import RedisReceiptCorrelator
@@ -100,7 +101,7 @@ class MoIntake:
         window = 0 if session else self._duplicate_window  # USSD inputs repeat legitimately
         args = [*self._mo_args(sender, deliver, "ussd" if session else "sms"), window, bind_id,
                 *session]
-        await self._store(keys=self._mo_keys(sender, deliver), args=args, client=pipe)
+        await queue_script(self._store, pipe, self._mo_keys(sender, deliver), args)
         return "mo"
 
     def _ussd_fields(self, sender: str, event: Delivered) -> list[str]:

@@ -46,8 +46,9 @@ class Keys:
     def ussd_screen(self, session_id: str) -> str:
         return f"{self.prefix}:ussd-screen:{session_id}"
 
-    def http_seen(self, dedupe_key: str) -> str:
-        return f"{self.prefix}:http-seen:{dedupe_key}"
+    def http_seen(self, partition: int, dedupe_key: str) -> str:
+        """In the partition of the stream it guards: one Lua script checks it and appends."""
+        return f"{self._p(partition)}:http-seen:{dedupe_key}"
 
     def members(self) -> str:
         return f"{self.prefix}:members"

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.keys import Keys
+from gateway.scripts import queue_script
 
 log = logging.getLogger("gateway.leases")
 
@@ -52,6 +53,7 @@ class PartitionLeases:
         self._release = redis.register_script(_RELEASE)
         self._tasks: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self.changed = asyncio.Event()
+        self.release_grace_seconds = 5.0  # at the end of `run`: how long partitions may finish
 
     @property
     def owned(self) -> set[int]:
@@ -63,11 +65,11 @@ class PartitionLeases:
         while not stopping.is_set():
             try:
                 await self._tick(start_partition)
-            except RedisError as exc:
+            except (RedisError, OSError) as exc:  # some socket errors come unwrapped
                 log.warning("lease renewal failed (%s)", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval)
-        await self._release_all()
+        await self._release_all(self.release_grace_seconds)
 
     async def _tick(self, start_partition: PartitionTask) -> None:
         share = await self._fair_share()
@@ -77,7 +79,7 @@ class PartitionLeases:
         async with self._redis.pipeline(transaction=False) as pipe:
             for partition in mine:
                 key = self._keys.lease(partition)
-                await self._renew(keys=[key], args=[self.owner, self._lease_ms], client=pipe)
+                await queue_script(self._renew, pipe, [key], [self.owner, self._lease_ms])
             for partition in free if room > 0 else []:
                 pipe.set(self._keys.lease(partition), self.owner, nx=True, px=self._lease_ms)
             results = await pipe.execute()

@@ -120,8 +120,8 @@ class RedisRegistry(Registry):
     async def load(self, fixture: Fixture) -> None:
         old = await self._existing_keys()
         async with self._redis.pipeline(transaction=True) as pipe:
-            if old:
-                pipe.unlink(*old)
+            if old:  # (a Redis Cluster pipeline's `unlink` is a coroutine: queue it plainly)
+                pipe.execute_command("UNLINK", *old)
             self._write(pipe, fixture)
             pipe.xadd(self._keys.audit(), _audit("registry_load", loaded_at=str(time.time())),
                       maxlen=1_000_000, approximate=True)

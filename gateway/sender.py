@@ -20,7 +20,7 @@ from gateway.keys import OUTBOUND_GROUP, Keys
 from gateway.messages import OutboundMessage
 from gateway.screens import ScreenSender
 from gateway.stopping import Stopping
-from gateway.streams import Entry, consume, retrying
+from gateway.streams import Entry, consume, retrying, stopped_within
 from smpp.client import SmppClient, SubmitFailed
 from smpp.status import Outcome, classify
 from smpp.submit import Addressing, build_parts
@@ -98,9 +98,9 @@ class ReplySender:
         return True
 
     async def _send_part(self, part: SubmitSm, stopping: Stopping) -> bool:
+        """Tried at least once (a reply that has begun is not cut short by a stop); retried
+        with backoff until accepted, or until `stopping` (the reply stays queued)."""
         for attempt in itertools.count():
-            if stopping.is_set():
-                return False
             await self._throttle.wait()
             response = await self._try(part)
             outcome = _outcome(response)
@@ -113,7 +113,8 @@ class ReplySender:
             if outcome is Outcome.THROTTLED:
                 self.throttled += 1
                 self._throttle.throttled()  # every sender slows down, not only this one
-            await asyncio.sleep(_backoff(attempt))
+            if await stopped_within(stopping, _backoff(attempt)):
+                return False
         return False
 
     async def _try(self, part: SubmitSm) -> SmppMessage | None:

@@ -65,6 +65,7 @@ class RedisSettings(BaseModel):
     partitions: int = Field(16, ge=1, le=1024)
     lease_seconds: float = Field(15, gt=0)
     max_connections: int = Field(128, ge=8, le=10000)
+    cluster: bool = False  # url names one node of a Redis Cluster; the others are discovered
 
 
 class HttpSettings(BaseModel):

@@ -4,12 +4,15 @@
 --       7 parts ttl seconds, 8 channel, 9 duplicate window seconds (0: no duplicate check),
 --       10 the SMPP bind this PDU came on, 11.. more field/value pairs for the stream entry
 -- Returns 1 stored (complete), 0 stored (a part), 2 duplicate: the same PDU already came on
--- another bind within the window, which is how an SMSC redelivers an MO whose
--- deliver_sm_resp it lost (it rebinds, then sends again). The same text again on the same
--- bind is a citizen repeating themselves, and is stored.
+-- an earlier bind of this same process within the window, which is how an SMSC redelivers an
+-- MO whose deliver_sm_resp it lost (the link broke, it rebinds, then sends again). A bind is
+-- named '<process instance>:<bind number>' (smpp/client.py). The same text again on the same
+-- bind is a citizen repeating themselves, and is stored; so is the same text on another
+-- process's bind, because with several gateways bound the SMSC spreads a number's messages
+-- over all their binds, and a repeat must not be dropped there.
 if tonumber(ARGV[9]) > 0 then
   local seen = redis.call('GET', KEYS[3])
-  if seen and seen ~= ARGV[10] then
+  if seen and seen ~= ARGV[10] and seen:match('^[^:]*') == ARGV[10]:match('^[^:]*') then
     return 2
   end
   redis.call('SET', KEYS[3], ARGV[10], 'EX', ARGV[9])

@@ -8,6 +8,7 @@ processes them before anything newer: nothing acknowledged is lost, order is kep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -88,16 +89,26 @@ async def _in_order(
 
 
 async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | None:
-    """Call until Redis answers, backing off; None only when `stopping` is set first."""
+    """Call until Redis answers, backing off; None only when `stopping` is set first.
+
+    The first call is always made, so what was just done (a reply the SMSC accepted) is
+    acknowledged even when a stop or a hand-over came meanwhile; only the retries give way.
+    """
     delay = 0.05
-    while not stopping.is_set():
+    while True:
         try:
             return await call()
         except (RedisError, OSError) as exc:
+            if stopping.is_set():
+                return None
             log.warning("Redis unavailable (%s); retrying in %.2fs", type(exc).__name__, delay)
-            try:
-                await asyncio.wait_for(stopping.wait(), delay)
-            except TimeoutError:
-                pass
+            if await stopped_within(stopping, delay):
+                return None
             delay = min(delay * 2, 2.0)
-    return None
+
+
+async def stopped_within(stopping: Stopping, seconds: float) -> bool:
+    """Wait `seconds`, or less when `stopping` is set meanwhile; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+    return stopping.is_set()

@@ -81,7 +81,8 @@ class Delivered:
 
 SmscEvent = Delivered | Accepted
 # One status per event, in order; the statuses of `Accepted` events are not used. The second
-# argument names the bind the deliver_sm came on (unique across processes and reconnects).
+# argument names the bind the deliver_sm came on (unique across processes and reconnects):
+# '<client instance>:<bind number>', so binds of one process share what precedes the colon.
 EventHandler = Callable[[list[SmscEvent], str], Awaitable[list[SmppCommandStatus]]]
 MAX_BATCH: Final = 256
 
@@ -183,14 +184,15 @@ class SmppClient:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), seconds)
 
-    async def stop(self) -> None:
-        """Unbind politely (waiting at most the response timeout for unbind_resp) and close."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Unbind politely (waiting for unbind_resp at most the response timeout, or `timeout`
+        when shorter) and close."""
         self._stopped.set()
         if self._writer is not None and self._bound.is_set():
             try:
-                await self._request(Unbind())
-            except SubmitFailed as exc:
-                log.info("no unbind_resp (%s); closing anyway", exc)
+                await asyncio.wait_for(self._request(Unbind()), timeout)
+            except (SubmitFailed, TimeoutError) as exc:
+                log.info("no unbind_resp (%r); closing anyway", exc)
         self._close()
 
     async def submit(self, message: SubmitSm) -> SmppMessage:

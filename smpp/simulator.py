@@ -165,6 +165,10 @@ class SmscSimulator:
     async def wait_bound(self, count: int = 1, timeout: float = 5.0) -> None:
         await self._wait_until(lambda: self.bound_count >= count, timeout)
 
+    async def wait_connections(self, count: int, timeout: float = 5.0) -> None:
+        """Until exactly ``count`` ESME connections are open (a killed ESME's has gone)."""
+        await self._wait_until(lambda: len(self._sessions) == count, timeout)
+
     async def wait_received(self, command: int, count: int = 1, timeout: float = 5.0) -> None:
         """Until ``count`` requests with that command id have arrived, in all."""
         await self._wait_until(lambda: self.received[command] >= count, timeout)

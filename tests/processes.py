@@ -23,6 +23,9 @@ from typing import Final
 
 import aiohttp
 import pytest_asyncio
+from aiosmpplib import SmppCommandStatus
+
+from smpp.simulator import SmscSimulator
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PASSWORD: Final = "secret"
@@ -78,16 +81,21 @@ class GatewayProcess:
                 self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
                 self._changed.notify_all()
 
-    def count(self, text: str) -> int:
-        return sum(1 for line in self.lines if text in line)
+    def count(self, pattern: str) -> int:
+        """How many log lines match `pattern` (a regular expression, `re.search`)."""
+        found = re.compile(pattern)
+        return sum(1 for line in self.lines if found.search(line))
 
-    async def wait_log(self, text: str, count: int = 1, timeout: float = 10.0) -> None:
-        """Until `count` lines of the log contain `text`; TimeoutError (with the log) if not."""
+    async def wait_log(self, pattern: str, count: int = 1, timeout: float = 10.0) -> None:
+        """Until `count` log lines match `pattern`; TimeoutError (with the log) if not."""
         try:
             async with self._changed:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.count(text) >= count), timeout)
+                enough = self._changed.wait_for(lambda: self.count(pattern) >= count)
+                await asyncio.wait_for(enough, timeout)
         except TimeoutError:
-            raise TimeoutError(f"{self.name}: no {count}x {text!r} in {timeout}s; log:\n{self.log()}") from None
+            raise TimeoutError(
+                f"{self.name}: no {count}x {pattern!r} in {timeout}s; log:\n{self.log()}"
+            ) from None
 
     def log(self) -> str:
         return "\n".join(self.lines[-60:])
@@ -123,6 +131,39 @@ class GatewayProcess:
         return code
 
 
+class Citizen:
+    """A subscriber texting the shortcode through the simulator; `code` is the last code seen."""
+
+    CODE: Final = re.compile(r"\b[1-9][0-9]{5}\b")
+
+    def __init__(self, sim: SmscSimulator, msisdn: str, shortcode: str = "7777") -> None:
+        self.sim, self.msisdn, self.shortcode, self.code = sim, msisdn, shortcode, ""
+
+    async def send(self, body: str, timeout: float = 5.0) -> list[SmppCommandStatus]:
+        """The deliver_sm_resp statuses; `{code}` in `body` is the last code received."""
+        text = body.replace("{code}", self.code)
+        return await self.sim.send_mo(self.msisdn, self.shortcode, text, timeout=timeout)
+
+    async def text(self, body: str) -> str:
+        """Send (it must be acknowledged ESME_ROK) and return the next reply."""
+        assert await self.send(body) == [SmppCommandStatus.ESME_ROK]
+        return await self.reply()
+
+    async def reply(self, timeout: float = 10.0) -> str:
+        text = (await self.sim.await_mt(self.msisdn, timeout=timeout)).text
+        if found := self.CODE.search(text):
+            self.code = found.group()
+        return text
+
+    def received(self) -> list[str]:
+        """Every complete MT this number got so far, in order."""
+        return [mt.text for mt in self.sim.mt_log if mt.destination == self.msisdn]
+
+
+def _env_value(value: str | int | float | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 class Gateways:
     """Starts gateway processes against one Redis; `close` kills what is still running."""
 
@@ -135,8 +176,7 @@ class Gateways:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HAMTA_")}
         env |= DEFAULTS | {"HAMTA_REDIS__URL": self.redis_url, "HAMTA_SMPP__PORT": str(smsc_port),
                            "HAMTA_CONFIG": str(ROOT / "config.yaml")}
-        env |= {f"HAMTA_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
-                for key, value in settings.items()}
+        env |= {f"HAMTA_{key.upper()}": _env_value(value) for key, value in settings.items()}
         process = GatewayProcess(f"gateway-{len(self.started) + 1}", env)
         self.started.append(process)
         await process.start()
@@ -147,6 +187,7 @@ class Gateways:
             process.kill()
         for process in self.started:
             await process.wait_exit()
+            print(f"--- {process.name} (pid {process.pid}) log ---", *process.lines, sep="\n")
 
 
 @pytest_asyncio.fixture

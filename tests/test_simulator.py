@@ -339,6 +339,34 @@ async def test_held_submits_of_a_dropped_connection_are_forgotten(
     await asyncio.gather(send, return_exceptions=True)
 
 
+async def test_submit_nacks_knob_answers_generic_nack_first(
+    sim: SmscSimulator, esme: RawEsme
+) -> None:
+    sim.submit_nacks.append(Status.ESME_RSYSERR)
+    sim.submit_responses.append(Status.ESME_RTHROTTLED)
+    nacked = await esme.request(SubmitSm(short_message="nacked", **SUBMIT_DEFAULTS))
+    assert nacked.smpp_command == SmppCommand.GENERIC_NACK
+    assert nacked.command_status is Status.ESME_RSYSERR
+    assert (await esme.submit("throttled")).command_status is Status.ESME_RTHROTTLED
+    assert (await esme.submit("accepted")).command_status is Status.ESME_ROK
+    assert [m.text for m in sim.mt_log] == ["accepted"]
+
+
+async def test_submit_times_are_kept_in_arrival_order(sim: SmscSimulator, esme: RawEsme) -> None:
+    before = asyncio.get_running_loop().time()
+    for n in range(3):
+        await esme.submit(f"timed {n}")
+    times = sim.submit_times
+    assert len(times) == 3 and before <= times[0] <= times[1] <= times[2]
+
+
+async def test_wait_connections_sees_a_connection_go(sim: SmscSimulator, esme: RawEsme) -> None:
+    await sim.wait_connections(1)
+    await esme.close()
+    await sim.wait_connections(0)
+    assert sim.bound_count == 0
+
+
 async def test_vendor_status_in_submit_responses(sim: SmscSimulator) -> None:
     sim.submit_responses.append(0x00000458)  # aiosmpplib cannot even parse this one
     reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)

@@ -1,0 +1,26 @@
+"""Lua scripts queued on a pipeline, on a single Redis or a Redis Cluster.
+
+On a single node a script goes as EVALSHA, the pipeline loading it first when the server lacks
+it. A Redis Cluster pipeline refuses EVALSHA (it cannot load a script on each node first), so
+there the script goes whole, as EVAL: each node compiles it once and caches it by its hash, and
+a node that restarted or took over from a failed one needs nothing loaded beforehand. Either
+way the pipeline stays one round trip per node; all the keys of one script share a hash tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio.cluster import ClusterPipeline
+from redis.commands.core import AsyncScript
+
+
+async def queue_script(
+    script: AsyncScript, pipe: Any, keys: Sequence[str], args: Sequence[object]
+) -> None:
+    """Queue one call of `script` on `pipe`; its result comes with the pipeline's."""
+    if isinstance(pipe, ClusterPipeline):
+        pipe.eval(script.script, len(keys), *keys, *args)
+    else:
+        await script(keys=keys, args=args, client=pipe)
