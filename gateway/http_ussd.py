@@ -52,7 +52,7 @@ class StorageUnavailable(Exception):
 
 
 # What a bridge may raise when storage fails: its own error, or Redis' and the network's.
-STORAGE_ERRORS: Final = (StorageUnavailable, RedisError, OSError)
+STORAGE_ERRORS: Final = (StorageUnavailable, RedisError, OSError, TimeoutError)
 
 
 class AggregatorBridge(Protocol):

@@ -336,9 +336,11 @@ class SmppClient:
             batch = [item for item in batch if not _stale(item, self._writer)]
             if batch:
                 statuses = await self._handle([event for event, _, _ in batch])
-                for (event, sequence, _writer), status in zip(batch, statuses):
-                    if isinstance(event, Delivered):
-                        self._send(DeliverSmResp(sequence, status))
+                for (event, sequence, writer), status in zip(batch, statuses):
+                    # On the connection it came on: a sequence number means nothing on another,
+                    # and if that one closed meanwhile the SMSC sends it again anyway.
+                    if isinstance(event, Delivered) and writer is not None and not writer.is_closing():
+                        writer.write(DeliverSmResp(sequence, status).pdu())
 
     async def _handle(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:
         try:
