@@ -28,6 +28,7 @@ from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
 from gateway.aggregator import RedisAggregatorBridge
 from gateway.http import build_http_app
+from gateway.http_auth import token_middleware
 from gateway.http_ussd import ussd_routes
 from gateway.inbound import MoIntake
 from gateway.keys import Keys
@@ -137,7 +138,9 @@ class Gateway:
     async def _start_http(self) -> None:
         routes = ussd_routes(RedisAggregatorBridge(self.redis, self.keys),
                              answer_budget_seconds=self.settings.ussd.answer_budget_seconds)
-        self._http = web.AppRunner(build_http_app(self.readiness, routes), access_log=None)
+        token = self.settings.http.aggregator_token
+        guards = [token_middleware(token.get_secret_value())] if token else []
+        self._http = web.AppRunner(build_http_app(self.readiness, routes, guards), access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, self.settings.http.host, self.settings.http.port)
         await site.start()

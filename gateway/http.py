@@ -4,6 +4,7 @@ further routes given, such as the aggregator callbacks of `gateway.http_ussd.uss
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
@@ -23,9 +24,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def build_http_app(
-    readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = ()
+    readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = (),
+    middlewares: Iterable[Any] = (),
 ) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=list(middlewares))
     app[READINESS] = readiness
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -71,6 +71,8 @@ class RedisSettings(BaseModel):
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # Aggregators send it as X-Hamta-Token; unset, the callbacks are open (local use only).
+    aggregator_token: SecretStr | None = Field(None, min_length=16)
 
 
 class RegistrySettings(BaseModel):

@@ -119,3 +119,20 @@ async def test_http_sms_inbound_is_stored_once_and_answered_by_smpp(redis_url: s
         assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_imei")
         await sim.send_mo(SARA_NEW, "7777", SARA_DEVICE)  # answered once: the next is the next step
         assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_old_number")
+
+
+async def test_aggregator_callbacks_require_the_token_when_one_is_set(redis_url: str) -> None:
+    token = "a-long-shared-aggregator-secret"
+    async with running_gateway(redis_url, http={"aggregator_token": token}) as (gateway, sim):
+        url = f"http://127.0.0.1:{gateway.http_port}/sms/inbound"
+        body = {"from": "09361110003", "to": "7777", "text": "1", "id": "agg-token-1"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=body) as refused:
+                assert refused.status == 401
+            async with http.post(url, json=body, headers={"X-Hamta-Token": "wrong-but-long-enough"}) as wrong:
+                assert wrong.status == 401
+            async with http.post(url, json=body, headers={"X-Hamta-Token": token}) as taken:
+                assert taken.status == 200
+            async with http.get(f"http://127.0.0.1:{gateway.http_port}/healthz") as health:
+                assert health.status == 200  # probes need no token
+        assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_imei")
