@@ -45,3 +45,4 @@ class Subscriber(BaseModel):
     ussd_pages: list[str] = Field(default_factory=list)
     ussd_screen: str = ""
     ussd_resume_offered: bool = False
+    ussd_started_at: float = 0.0  # when the current USSD dialogue was dialled

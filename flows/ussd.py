@@ -52,6 +52,7 @@ class UssdDialog:
     async def _begin(self, subscriber: Subscriber, choice: str, message_id: str, now: float) -> Screen:
         subscriber.ussd_pages = []
         subscriber.ussd_resume_offered = False
+        subscriber.ussd_started_at = now
         session = subscriber.session
         resumable = (
             session is not None and subscriber.ussd_screen

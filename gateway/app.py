@@ -104,7 +104,8 @@ class Gateway:
         dialog = Dialog(self.registry, flow_config(settings))
         store = SubscriberStore(self.redis, self.keys, settings.service.default_language)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
-                                 settings.service.shortcode, settings.ussd.answer_budget_seconds)
+                                 settings.service.shortcode, settings.ussd.answer_budget_seconds,
+                                 settings.ussd.session_seconds)
         addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton, settings.smpp.source_npi)
         screens = ScreenSender(self.redis, self.keys, self.smpp, settings.ussd.selected_dialect(),
                                settings.ussd.answer_budget_seconds)

@@ -39,7 +39,7 @@ class LeaseLost(Exception):
 class TurnWorker:
     def __init__(
         self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
-        shortcode: str, answer_budget_seconds: float = 2.0,
+        shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
     ) -> None:
         self._redis = redis
         self._keys = keys
@@ -47,6 +47,7 @@ class TurnWorker:
         self._ussd = UssdDialog(dialog)
         self._shortcode = shortcode
         self._answer_budget = answer_budget_seconds
+        self._ussd_session_seconds = ussd_session_seconds
         self._store = store
         self._owner = owner
         self._commit = redis.register_script(
@@ -109,8 +110,13 @@ class TurnWorker:
         if screen is None:  # the user hung up or the network cut the dialogue: nothing to show
             return []
         outbound = [self._sms(message, reply.text, reply.kind) for reply in screen.sms]
-        if time.time() - message.received_at > self._answer_budget:
-            # Too late for this screen: its content goes by SMS, and the screen ends politely.
+        now = time.time()
+        late = now - message.received_at > self._answer_budget
+        cut_off = (message.ussd_event != "begin"
+                   and now - subscriber.ussd_started_at > self._ussd_session_seconds)
+        if late or cut_off:
+            # Too late for this screen (or the network has ended the dialogue by now): its
+            # content goes by SMS, and the screen ends politely.
             outbound.append(self._sms(message, "\n".join([screen.text, *subscriber.ussd_pages]), "reply"))
             subscriber.ussd_pages = []
             screen = Screen(self._dialog.render(subscriber, "ussd_slow"), end=True)

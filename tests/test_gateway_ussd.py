@@ -136,3 +136,34 @@ async def test_aggregator_callbacks_require_the_token_when_one_is_set(redis_url:
             async with http.get(f"http://127.0.0.1:{gateway.http_port}/healthz") as health:
                 assert health.status == 200  # probes need no token
         assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_imei")
+
+
+async def test_password_over_the_http_ussd_callback(redis_url: str) -> None:
+    async with running_gateway(redis_url) as (gateway, sim):
+        url = f"http://127.0.0.1:{gateway.http_port}/ussd"
+        number = "+989121110010"
+        async with aiohttp.ClientSession() as http:
+            assert await _hop(http, url, "at-2", number, "") == "CON " + screen("menu")
+            assert await _hop(http, url, "at-2", number, "2") == "CON " + screen("ask_national_id")
+            assert await _hop(http, url, "at-2", number, f"2*{LOST_SIM_ID}") == "CON " + screen("ask_birth_date")
+            waiting = await _hop(http, url, "at-2", number, f"2*{LOST_SIM_ID}*1368/02/20")
+            assert waiting == "CON " + screen("code_sent", minutes=3)
+            code = CODE.search((await sim.await_mt(LOST_SIM_NEW)).text).group()  # type: ignore[union-attr]
+            done = await _hop(http, url, "at-2", number, f"2*{LOST_SIM_ID}*1368/02/20*{code}")
+            assert done.startswith("CON ") and "۲ دستگاه" in done  # paged: more follows
+            last = await _hop(http, url, "at-2", number, f"2*{LOST_SIM_ID}*1368/02/20*{code}*#")
+            assert last.startswith("END ")
+        password = (await sim.await_mt(LOST_SIM_NEW)).text.split(":")[1].split()[0]
+        stored = await gateway.redis.hget(gateway.keys.person(LOST_SIM_ID), "password_hash")
+        assert verify_password(password, stored)
+        assert LOST_SIM_NEW in (await gateway.registry.person(LOST_SIM_ID)).cartable_sims
+
+
+async def test_a_dialogue_past_the_network_limit_continues_by_sms(redis_url: str) -> None:
+    async with running_gateway(redis_url, ussd={"session_seconds": 0.000001}) as (_gateway, sim):
+        dialogue = await sim.ussd_start(SARA_NEW)
+        assert (await dialogue.screen(5)).text == screen("menu")  # a dial is always answered
+        await dialogue.reply("1")  # a round trip later, far past a 1 µs network limit
+        cut = await dialogue.screen(5)
+        assert cut.ends and cut.text == FA.render("fa", "ussd_slow")
+        assert (await sim.await_mt(SARA_NEW)).text == screen("ask_imei")  # the content, by SMS
