@@ -28,6 +28,9 @@ class Catalog:
         template = self._texts[lang][key]
         return template.format(**{name: _show(lang, value) for name, value in params.items()})
 
+    def has(self, lang: Language, key: str) -> bool:
+        return key in self._texts[lang]
+
     def keys(self, lang: Language) -> set[str]:
         return set(self._texts[lang])
 

@@ -53,7 +53,7 @@ class Turn:
         """Add a reply. On a USSD screen a `ussd_<key>` text, when the catalog has one,
         replaces the SMS text; codes and passwords always travel as SMS texts."""
         lang, shown = self.subscriber.lang, key
-        if self.channel == "ussd" and kind == "reply" and f"ussd_{key}" in self.catalog.keys(lang):
+        if self.channel == "ussd" and kind == "reply" and self.catalog.has(lang, f"ussd_{key}"):
             shown = f"ussd_{key}"
         self.replies.append(Reply(self.catalog.render(lang, shown, **params), kind, key))
 
