@@ -9,12 +9,12 @@ the answer can come from whichever gateway process holds that number's partition
 from __future__ import annotations
 
 import time
-from importlib.resources import files
 
 from redis.asyncio import Redis
 
 from gateway.keys import Keys
 from gateway.messages import InboundMessage, OutboundMessage
+from gateway.scripts import load_script
 
 SEEN_TTL_SECONDS = 86400
 STREAM_FIELDS = ("sender", "recipient", "text", "channel", "transport", "session_id",
@@ -25,9 +25,7 @@ class RedisAggregatorBridge:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._store = redis.register_script(
-            files("gateway").joinpath("store_message.lua").read_text(encoding="utf-8")
-        )
+        self._store = load_script(redis, "store_message.lua")
 
     async def store(self, message: InboundMessage) -> None:
         await self.store_once(message, message.id)

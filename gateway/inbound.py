@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from importlib.resources import files
 from typing import Any
 
 from aiosmpplib import DeliverSm, SmppCommandStatus
@@ -26,7 +25,7 @@ from redis.exceptions import RedisError
 
 from flows.normalize import parse_msisdn
 from gateway.keys import Keys
-from gateway.scripts import queue_script
+from gateway.scripts import load_script, queue_script
 from smpp import ussd, wire
 from smpp.client import Accepted, Delivered, SmscEvent
 from smpp.receipts import RedisReceiptCorrelator
@@ -59,9 +58,7 @@ class MoIntake:
         self._parts_ttl = parts_ttl_seconds
         self._duplicate_window = duplicate_window_seconds
         self._dialect = dialect
-        self._store = redis.register_script(
-            files("gateway").joinpath("store_mo.lua").read_text(encoding="utf-8")
-        )
+        self._store = load_script(redis, "store_mo.lua")
         self.stored = 0
         self.duplicates = 0
         self.draining = False  # shutting down: MO is refused so the SMSC tries another bind

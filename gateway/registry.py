@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from flows.ports import (
     DeviceRecord,
@@ -26,6 +24,7 @@ from flows.ports import (
 from gateway.fixtures import Fixture
 from gateway.keys import Keys
 from gateway.passwords import hash_password
+from gateway.scripts import load_script
 
 OPERATION_TTL_SECONDS = 30 * 86400
 INDEXES = ("people", "sims", "devices")
@@ -62,8 +61,8 @@ class RedisRegistry(Registry):
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._restore = _script(redis, "restore_device.lua")
-        self._recover_password = _script(redis, "recover_password.lua")
+        self._restore = load_script(redis, "restore_device.lua")
+        self._recover_password = load_script(redis, "recover_password.lua")
 
     async def sim(self, msisdn: str) -> SimRecord | None:
         record = await self._redis.hgetall(self._keys.sim(msisdn))
@@ -201,10 +200,6 @@ class RedisRegistry(Registry):
             if person.get("cartable") else None
         )
         return shown
-
-
-def _script(redis: Redis, name: str) -> AsyncScript:
-    return redis.register_script(files("gateway").joinpath(name).read_text(encoding="utf-8"))
 
 
 def _audit(action: str, **fields: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Lua scripts queued on a pipeline, on a single Redis or a Redis Cluster.
+"""The gateway's Lua scripts: loaded from the package by name, and queued on a pipeline on a
+single Redis or a Redis Cluster.
 
 On a single node a script goes as EVALSHA, the pipeline loading it first when the server lacks
 it. A Redis Cluster pipeline refuses EVALSHA (it cannot load a script on each node first), so
@@ -10,10 +11,17 @@ way the pipeline stays one round trip per node; all the keys of one script share
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.resources import files
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterPipeline
 from redis.commands.core import AsyncScript
+
+
+def load_script(redis: Redis, name: str) -> AsyncScript:
+    """`gateway/<name>`, registered on `redis` (sent as EVALSHA, loaded when missing)."""
+    return redis.register_script(files("gateway").joinpath(name).read_text(encoding="utf-8"))
 
 
 async def queue_script(

@@ -152,7 +152,7 @@ class ThrottleGate:
 
 
 def _recipient(entry: Entry) -> str:
-    return OutboundMessage.model_validate_json(entry[1]["message"]).recipient
+    return entry[1]["recipient"]
 
 
 def _outcome(response: SmppMessage | None) -> Outcome:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from importlib.resources import files
 
 from redis.asyncio import Redis
 
@@ -21,6 +20,7 @@ from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.keys import INBOUND_GROUP, Keys
 from gateway.messages import InboundMessage, OutboundMessage
+from gateway.scripts import load_script
 from gateway.stopping import Stopping
 from gateway.streams import Entry, consume, retrying
 from gateway.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
@@ -50,9 +50,7 @@ class TurnWorker:
         self._ussd_session_seconds = ussd_session_seconds
         self._store = store
         self._owner = owner
-        self._commit = redis.register_script(
-            files("gateway").joinpath("commit_turn.lua").read_text(encoding="utf-8")
-        )
+        self._commit = load_script(redis, "commit_turn.lua")
         self.turns = 0
 
     async def run(self, partition: int, stopping: Stopping) -> None:
@@ -96,8 +94,8 @@ class TurnWorker:
             self._keys.lease(partition), self._keys.subscriber(message.sender),
             self._keys.outbound(partition), self._keys.inbound(partition),
         ]
-        numbered = [reply.model_copy(update={"id": f"{message.id}/{i}"}).model_dump_json()
-                    for i, reply in enumerate(outbound)]
+        numbered = [field for i, reply in enumerate(outbound) for field in (
+            reply.recipient, reply.model_copy(update={"id": f"{message.id}/{i}"}).model_dump_json())]
         args = [self._owner, state, SUBSCRIBER_TTL_SECONDS, INBOUND_GROUP, message.id, *numbered]
         if not await self._commit(keys=keys, args=args):
             raise LeaseLost(f"partition {partition} is no longer ours")

@@ -3,7 +3,8 @@
 ``redis_server``  session-scoped :class:`RedisServer` (own directory, free port, AOF on);
                   a test may ``kill()``/``restart()`` it: the next test gets it running again.
 ``redis_url``     its URL, after FLUSHALL, so no test depends on what another left behind.
-``redis_client``  an async ``redis.asyncio.Redis`` on that URL (bytes replies), closed after.
+``redis_client``  an async ``redis.asyncio.Redis`` on that URL (str replies, as the gateway's).
+``registry``      the real Redis registry through it, loaded with the demo registry.
 ``gateways``      starts real `python -m gateway run` processes on that Redis (tests/processes.py).
 """
 
@@ -39,7 +40,7 @@ def redis_url(redis_server: RedisServer) -> str:
 
 @pytest_asyncio.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=False)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
     try:
         yield client
     finally:
@@ -47,10 +48,6 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 
 
 @pytest_asyncio.fixture
-async def registry(redis_url: str) -> AsyncIterator[RedisRegistry]:
+async def registry(redis_client: redis.asyncio.Redis) -> RedisRegistry:
     """The real Redis registry, loaded with the demo registry (gateway/data)."""
-    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield await demo_registry(client)
-    finally:
-        await client.aclose()
+    return await demo_registry(redis_client)

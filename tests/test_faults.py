@@ -61,14 +61,10 @@ async def sim() -> AsyncIterator[SmscSimulator]:
 
 
 @pytest.fixture
-async def db(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+async def db(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
     """A client on the test's (emptied) Redis, with the demo registry loaded."""
-    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
-    await demo_registry(client)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+    await demo_registry(redis_client)
+    return redis_client
 
 
 async def audited(db: redis.asyncio.Redis, action: str) -> int:

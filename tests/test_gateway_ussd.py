@@ -10,7 +10,12 @@ import aiohttp
 from flows.catalog import default_catalog
 from gateway.passwords import verify_password
 from tests.harness import (
-    LOST_SIM_ID, LOST_SIM_NEW, SARA_DEVICE, SARA_NEW, SARA_OLD, running_gateway,
+    LOST_SIM_ID,
+    LOST_SIM_NEW,
+    SARA_DEVICE,
+    SARA_NEW,
+    SARA_OLD,
+    running_gateway,
 )
 
 FA = default_catalog()

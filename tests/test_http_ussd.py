@@ -60,15 +60,6 @@ async def ready() -> list[str]:
 
 
 @pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
     """Start the callbacks for a bridge on a real server; the client talks to it over TCP."""
     clients: list[TestClient[Any, Any]] = []

@@ -106,4 +106,4 @@ def test_fixture_after_kill(redis_url: str) -> None:
 
 async def test_async_client(redis_client: redis.asyncio.Redis) -> None:
     await redis_client.set("a", "é")
-    assert await redis_client.get("a") == "é".encode()
+    assert await redis_client.get("a") == "é"

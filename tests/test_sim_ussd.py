@@ -13,7 +13,12 @@ from smpp.client import Accepted, ClientConfig, SmppClient, SmscEvent
 from smpp.simulator import SmscSimulator, UssdDialogue, UssdScreen, UssdStateError
 from smpp.submit import Addressing
 from smpp.ussd import (
-    EXAMPLE_USSN_CONFIRM, EXAMPLE_VENDOR_RELEASE, SMPP34, UssdDialect, UssdParams, build_screen,
+    EXAMPLE_USSN_CONFIRM,
+    EXAMPLE_VENDOR_RELEASE,
+    SMPP34,
+    UssdDialect,
+    UssdParams,
+    build_screen,
     ussd_tlvs,
 )  # fmt: skip
 from tests.ussd_esme import Inbound, UssdEsme

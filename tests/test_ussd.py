@@ -12,9 +12,23 @@ from smpp import wire
 from smpp.sim_ussd import screen_text
 from smpp.submit import Addressing
 from smpp.ussd import (
-    BUILTIN_DIALECTS, EXAMPLE_USSN_CONFIRM, EXAMPLE_VENDOR_RELEASE, SMPP34, UnknownUssdOp,
-    UssdDialect, UssdParams, UssdSettings, UssdTlvError, build_screen, event_of, inbound_op,
-    reply_op, reply_tlvs, screen_ends, ussd_params, ussd_tlvs,
+    BUILTIN_DIALECTS,
+    EXAMPLE_USSN_CONFIRM,
+    EXAMPLE_VENDOR_RELEASE,
+    SMPP34,
+    UnknownUssdOp,
+    UssdDialect,
+    UssdParams,
+    UssdSettings,
+    UssdTlvError,
+    build_screen,
+    event_of,
+    inbound_op,
+    reply_op,
+    reply_tlvs,
+    screen_ends,
+    ussd_params,
+    ussd_tlvs,
 )  # fmt: skip
 
 MSISDN = "989121110001"

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiosmpplib import (
-    BindTransceiver, DeliverSm, DeliverSmResp, EnquireLinkResp, SmppCommand, SmppCommandStatus,
+    BindTransceiver,
+    DeliverSm,
+    DeliverSmResp,
+    EnquireLinkResp,
+    SmppCommand,
+    SmppCommandStatus,
     SmppMessage,
 )  # fmt: skip
 
