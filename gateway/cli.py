@@ -82,7 +82,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _smsc(settings: Settings, args: argparse.Namespace) -> int:
-    from smpp.simulator import run_simulator
+    from smpp.sim import run_simulator
 
     password = _required_password(settings)
     run_simulator(settings.smpp.host, settings.smpp.port, settings.smpp.system_id, password,
@@ -91,8 +91,8 @@ def _smsc(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _phone(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.phone import console_for, run_interactive
-    from smpp.simulator import SmscSimulator
+    from devtools.phone import console_for, run_interactive
+    from smpp.sim import SmscSimulator
 
     password = _required_password(settings)
 
@@ -108,7 +108,7 @@ def _phone(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.demo import demo
+    from devtools.demo import demo
 
     if args.log_level is None:
         configure_logging("WARNING")
@@ -118,7 +118,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _registry_load(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.fixtures import FixtureError, load_fixture_file
+    from gateway.store.fixtures import FixtureError, load_fixture_file
 
     try:
         fixture = load_fixture_file(args.file)
@@ -159,7 +159,7 @@ def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.bench import bench
+    from devtools.bench import bench
 
     asyncio.run(bench(args.subscribers, sys.stdout))
     return 0
@@ -169,8 +169,8 @@ def _registry(settings: Settings):  # type: ignore[no-untyped-def]
     from contextlib import asynccontextmanager
 
     from gateway.app import connect_redis
-    from gateway.keys import Keys
-    from gateway.registry import RedisRegistry
+    from gateway.store.keys import Keys
+    from gateway.store.registry import RedisRegistry
 
     @asynccontextmanager
     async def opened():  # type: ignore[no-untyped-def]

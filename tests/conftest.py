@@ -17,8 +17,8 @@ import pytest_asyncio
 import redis
 import redis.asyncio
 
-from gateway.redis_server import RedisServer
-from gateway.registry import RedisRegistry
+from devtools.redis_server import RedisServer
+from gateway.store.registry import RedisRegistry
 from tests.harness import demo_registry
 from tests.processes import gateways  # noqa: F401  (the fixture, for every test module)
 

@@ -10,12 +10,12 @@ from redis.asyncio import Redis
 
 from flows.catalog import LANGUAGES, Catalog, default_catalog
 from gateway.app import Gateway
-from gateway.demo import DEMO_REGISTRY
-from gateway.fixtures import load_fixture_file
-from gateway.keys import Keys
-from gateway.registry import RedisRegistry
+from devtools.demo import DEMO_REGISTRY
+from gateway.store.fixtures import load_fixture_file
+from gateway.store.keys import Keys
+from gateway.store.registry import RedisRegistry
 from gateway.settings import Settings, load_settings
-from smpp.simulator import SmscSimulator
+from smpp.sim import SmscSimulator
 
 SARA_NEW = "989361110003"  # active, owner 1583250689 (no national-ID cartable)
 SARA_OLD = "989351110002"  # expired, owner 1583250689

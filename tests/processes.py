@@ -25,7 +25,7 @@ import aiohttp
 import pytest_asyncio
 from aiosmpplib import SmppCommandStatus
 
-from smpp.simulator import SmscSimulator
+from smpp.sim import SmscSimulator
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PASSWORD: Final = "secret"

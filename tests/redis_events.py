@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio
 
-from gateway.keys import Keys
+from gateway.store.keys import Keys
 
 KEYS = Keys()
 

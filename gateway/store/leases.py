@@ -1,0 +1,157 @@
+"""Partition leases: which gateway process works which partitions, with Redis keys with TTLs.
+
+Every process heartbeats in a members set and aims at its fair share of the partitions
+(ceil(partitions / live members)). It takes free partitions up to that share (SET NX PX),
+renews its own (compare-and-expire) every third of the lease, and hands back what is over
+its share when another process joins: the partition's work is told to stop, finishes what
+it is doing, and only then is the lease deleted. A process that dies stops renewing; its
+leases expire and the others take its partitions within one lease period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.store.keys import Keys
+from gateway.store.scripts import queue_script
+
+log = logging.getLogger("gateway.store.leases")
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Runs a partition's work until its event is set (the partition is being handed over).
+PartitionTask = Callable[[int, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class PartitionLeases:
+    def __init__(self, redis: Redis, keys: Keys, owner: str, lease_seconds: float) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.owner = owner
+        self._lease_ms = int(lease_seconds * 1000)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+        self._tasks: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self.changed = asyncio.Event()
+        self.release_grace_seconds = 5.0  # at the end of `run`: how long partitions may finish
+
+    @property
+    def owned(self) -> set[int]:
+        return set(self._tasks)
+
+    async def run(self, start_partition: PartitionTask, stopping: asyncio.Event) -> None:
+        """Keep our share until `stopping`; then hand every partition back and return."""
+        interval = self._lease_ms / 3000
+        while not stopping.is_set():
+            try:
+                await self._tick(start_partition)
+            except (RedisError, OSError) as exc:  # some socket errors come unwrapped
+                log.warning("lease renewal failed (%s)", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+        await self._release_all(self.release_grace_seconds)
+
+    async def _tick(self, start_partition: PartitionTask) -> None:
+        share = await self._fair_share()
+        mine = sorted(self._tasks)
+        free = [p for p in range(self._keys.partitions) if p not in self._tasks]
+        room = share - len(mine)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for partition in mine:
+                key = self._keys.lease(partition)
+                await queue_script(self._renew, pipe, [key], [self.owner, self._lease_ms])
+            for partition in free if room > 0 else []:
+                pipe.set(self._keys.lease(partition), self.owner, nx=True, px=self._lease_ms)
+            results = await pipe.execute()
+        for partition, held in zip(mine, results):
+            self._keep(partition, bool(held), start_partition)
+        taken = [p for p, won in zip(free, results[len(mine):]) if won]
+        for partition in taken[:room]:
+            self._start(partition, start_partition)
+        for partition in taken[room:]:  # won more than our share in one go: give them back
+            await self._release(keys=[self._keys.lease(partition)], args=[self.owner])
+        await self._hand_back_extra(share)
+
+    async def _fair_share(self) -> int:
+        now_ms = int(time.time() * 1000)
+        members = self._keys.members()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(members, {self.owner: now_ms + self._lease_ms})
+            pipe.zremrangebyscore(members, "-inf", now_ms)
+            pipe.zcard(members)
+            pipe.pexpire(members, self._lease_ms * 10)
+            _, _, live, _ = await pipe.execute()
+        return math.ceil(self._keys.partitions / max(int(live), 1))
+
+    def _keep(self, partition: int, held: bool, start_partition: PartitionTask) -> None:
+        task, handed_over = self._tasks[partition]
+        if not held:
+            handed_over.set()
+            task.cancel()  # the lease is gone: another process may already work it
+            del self._tasks[partition]
+            log.warning("lost partition %d", partition)
+            self.changed.set()
+        elif task.done():
+            # A partition's work must never stop while we hold it: restart a crashed task.
+            log.error("partition %d task ended (%r); restarting it", partition,
+                      task.exception() if not task.cancelled() else "cancelled")
+            del self._tasks[partition]
+            self._start(partition, start_partition)
+
+    def _start(self, partition: int, start_partition: PartitionTask) -> None:
+        handed_over = asyncio.Event()
+        task = asyncio.create_task(start_partition(partition, handed_over))
+        self._tasks[partition] = (task, handed_over)
+        log.info("took partition %d", partition)
+        self.changed.set()
+
+    async def _hand_back_extra(self, share: int) -> None:
+        """All at once, each within its grace (shorter than a lease), so the leases we keep are
+        renewed again before they could expire."""
+        extra = sorted(self._tasks)[share:]
+        await asyncio.gather(*(self._hand_back(partition) for partition in extra))
+        for partition in extra:
+            log.info("handed partition %d back (fair share %d)", partition, share)
+
+    async def _hand_back(self, partition: int, grace_seconds: float | None = None) -> None:
+        grace_seconds = grace_seconds if grace_seconds is not None else self._lease_ms / 3000
+        task, handed_over = self._tasks.pop(partition)
+        handed_over.set()
+        _done, late = await asyncio.wait([task], timeout=grace_seconds)
+        for straggler in late:
+            straggler.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await self._release(keys=[self._keys.lease(partition)], args=[self.owner])
+        self.changed.set()
+
+    async def _release_all(self, grace_seconds: float = 5.0) -> None:
+        """Stop the partition tasks (they finish their current entry) and free the leases."""
+        try:
+            await asyncio.gather(*(self._hand_back(p, grace_seconds) for p in list(self._tasks)))
+        except RedisError:
+            log.warning("could not release leases; they expire by themselves")
+        try:
+            await self._redis.zrem(self._keys.members(), self.owner)
+        except RedisError:
+            pass
+        self._tasks.clear()

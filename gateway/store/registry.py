@@ -1,0 +1,206 @@
+"""The registry seam: `Registry` (what flows and the CLI need) and `RedisRegistry`, the default.
+
+The Redis registry keeps every record under the `{reg}` hash tag; a restore is one Lua script
+(checks, move, operation marker, audit record), so it is atomic and applied once per operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+from redis.asyncio import Redis
+
+from flows.ports import (
+    DeviceRecord,
+    MoveResult,
+    PasswordChange,
+    PersonRecord,
+    RestoreMove,
+    SimRecord,
+)
+from gateway.store.fixtures import Fixture
+from gateway.store.keys import Keys
+from flows.password_hash import hash_password
+from gateway.store.scripts import load_script
+
+OPERATION_TTL_SECONDS = 30 * 86400
+INDEXES = ("people", "sims", "devices")
+
+
+class Registry(ABC):
+    @abstractmethod
+    async def sim(self, msisdn: str) -> SimRecord | None: ...
+
+    @abstractmethod
+    async def device(self, imei: str) -> DeviceRecord | None: ...
+
+    @abstractmethod
+    async def cartable_sims(self, national_id: str) -> list[str] | None: ...
+
+    @abstractmethod
+    async def restore_device(self, move: RestoreMove) -> MoveResult: ...
+
+    @abstractmethod
+    async def person(self, national_id: str) -> PersonRecord | None: ...
+
+    @abstractmethod
+    async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]: ...
+
+    @abstractmethod
+    async def load(self, fixture: Fixture) -> None:
+        """Replace the whole registry with `fixture`, atomically."""
+
+    @abstractmethod
+    async def show(self, kind: str, value: str) -> dict[str, Any] | None: ...
+
+
+class RedisRegistry(Registry):
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._restore = load_script(redis, "restore_device.lua")
+        self._recover_password = load_script(redis, "recover_password.lua")
+
+    async def sim(self, msisdn: str) -> SimRecord | None:
+        record = await self._redis.hgetall(self._keys.sim(msisdn))
+        if not record:
+            return None
+        return SimRecord(msisdn=msisdn, owner=record["owner"], status=record["status"])
+
+    async def device(self, imei: str) -> DeviceRecord | None:
+        record = await self._redis.hgetall(self._keys.device(imei))
+        return DeviceRecord(imei=imei, **record) if record else None
+
+    async def cartable_sims(self, national_id: str) -> list[str] | None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.person(national_id), "cartable")
+            pipe.smembers(self._keys.cartable(national_id))
+            has_cartable, sims = await pipe.execute()
+        return sorted(sims) if has_cartable else None
+
+    async def restore_device(self, move: RestoreMove) -> MoveResult:
+        k = self._keys
+        target = (
+            k.national_id_devices(move.to_national_id) if move.to_national_id else k.sim_devices(move.to_sim)
+        )
+        keys = [
+            k.device(move.imei), k.operation(move.operation_id), k.sim_devices(move.from_sim),
+            target, k.audit(), k.sim(move.from_sim),
+        ]
+        args = [
+            move.imei, move.from_sim, move.registered_owner, move.to_sim, move.to_national_id,
+            move.requester, move.message_id, OPERATION_TTL_SECONDS, move.operation_id,
+        ]
+        return MoveResult(await self._restore(keys=keys, args=args))
+
+    async def person(self, national_id: str) -> PersonRecord | None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._keys.person(national_id), "birth_date", "cartable")
+            pipe.smembers(self._keys.cartable(national_id))
+            (birth_date, cartable), sims = await pipe.execute()
+        if birth_date is None:
+            return None
+        return PersonRecord(national_id, birth_date, tuple(sorted(sims)) if cartable else None)
+
+    async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]:
+        # scrypt is deliberately slow (~50 ms): hash off the event loop.
+        k, nid = self._keys, change.national_id
+        keys = [k.person(nid), k.cartable(nid), k.operation(change.operation_id), k.audit(),
+                k.national_id_devices(nid)]
+        args = [nid, change.requester, "1" if change.add_requester else "0",
+                await asyncio.to_thread(hash_password, new_password), OPERATION_TTL_SECONDS, change.message_id,
+                change.operation_id]
+        result, devices = await self._recover_password(keys=keys, args=args)
+        return MoveResult(result), int(devices)
+
+    async def load(self, fixture: Fixture) -> None:
+        old = await self._existing_keys()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if old:  # (a Redis Cluster pipeline's `unlink` is a coroutine: queue it plainly)
+                pipe.execute_command("UNLINK", *old)
+            self._write(pipe, fixture)
+            pipe.xadd(self._keys.audit(), _audit("registry_load", loaded_at=str(time.time())),
+                      maxlen=1_000_000, approximate=True)
+            await pipe.execute()
+
+    async def _existing_keys(self) -> list[str]:
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for kind in INDEXES:
+                pipe.smembers(k.registry_index(kind))
+            people, sims, devices = await pipe.execute()
+        found = [k.registry_index(kind) for kind in INDEXES]
+        for nid in people:
+            found += [k.person(nid), k.cartable(nid), k.national_id_devices(nid)]
+        for msisdn in sims:
+            found += [k.sim(msisdn), k.sim_devices(msisdn)]
+        found += [k.device(imei) for imei in devices]
+        return found
+
+    def _write(self, pipe: Any, fixture: Fixture) -> None:
+        k = self._keys
+        for nid, person in fixture.people.items():
+            fields = {"birth_date": person.birth_date}
+            if person.cartable is not None:
+                fields |= {"cartable": "1", "password_hash": hash_password(person.cartable.password)}
+                if person.cartable.sims:
+                    pipe.sadd(k.cartable(nid), *person.cartable.sims)
+            pipe.hset(k.person(nid), mapping=fields)
+            pipe.sadd(k.registry_index("people"), nid)
+        for msisdn, sim in fixture.sims.items():
+            pipe.hset(k.sim(msisdn), mapping={"owner": sim.owner, "status": sim.status})
+            pipe.sadd(k.registry_index("sims"), msisdn)
+        for imei, device in fixture.devices.items():
+            fields = device.model_dump(exclude={"imei"}, exclude_defaults=True)
+            pipe.hset(k.device(imei), mapping=fields or {"model": ""})
+            home = k.national_id_devices(device.national_id) if device.national_id else k.sim_devices(device.sim)
+            pipe.sadd(home, imei)
+            pipe.sadd(k.registry_index("devices"), imei)
+
+    async def show(self, kind: str, value: str) -> dict[str, Any] | None:
+        shows = {"imei": self._show_device, "msisdn": self._show_sim, "national-id": self._show_person}
+        return await shows[kind](value)
+
+    async def _show_device(self, imei: str) -> dict[str, Any] | None:
+        device = await self.device(imei)
+        if device is None:
+            return None
+        shown: dict[str, Any] = {"imei": imei, "model": device.model}
+        if device.in_national_id_cartable:
+            shown["home"] = {"national_id": device.national_id}
+            return shown
+        sim = await self.sim(device.sim)
+        detached = sim is None or sim.status != "active" or sim.owner != device.registered_owner
+        shown["home"] = {"sim": device.sim, "registered_owner": device.registered_owner}
+        shown["detached"] = detached
+        return shown
+
+    async def _show_sim(self, msisdn: str) -> dict[str, Any] | None:
+        sim = await self.sim(msisdn)
+        if sim is None:
+            return None
+        devices = await self._redis.smembers(self._keys.sim_devices(msisdn))
+        return {"msisdn": msisdn, "owner": sim.owner, "status": sim.status, "devices": sorted(devices)}
+
+    async def _show_person(self, national_id: str) -> dict[str, Any] | None:
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.person(national_id))
+            pipe.smembers(k.cartable(national_id))
+            pipe.smembers(k.national_id_devices(national_id))
+            person, sims, devices = await pipe.execute()
+        if not person:
+            return None
+        shown: dict[str, Any] = {"national_id": national_id, "birth_date": person["birth_date"]}
+        shown["cartable"] = (
+            {"sims": sorted(sims), "device_count": len(devices), "devices": sorted(devices)}
+            if person.get("cartable") else None
+        )
+        return shown
+
+
+def _audit(action: str, **fields: str) -> dict[str, str]:
+    return {"action": action, **fields}

@@ -1,0 +1,114 @@
+"""Reading one partition stream through a consumer group: pending entries first, then new ones.
+
+Only the holder of a partition's lease reads it, under one fixed consumer name, so after a
+crash the next holder finds the unacknowledged entries in the group's pending list and
+processes them before anything newer: nothing acknowledged is lost, order is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from gateway.stopping import Stopping
+
+log = logging.getLogger("gateway.store.streams")
+
+CONSUMER = "lease-holder"
+T = TypeVar("T")
+Entry = tuple[str, dict[str, str]]
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def consume(
+    redis: Redis,
+    stream: str,
+    group: str,
+    handle: Callable[[Entry], Awaitable[None]],
+    key: Callable[[Entry], str],
+    stopping: Stopping,
+    batch: int = 64,
+    block_ms: int = 500,
+) -> None:
+    """Hand each entry to `handle` until `stopping` is set; `handle` acknowledges.
+
+    Entries with the same `key` (one phone number) are handled one at a time in stream order;
+    entries of different keys in one batch are handled concurrently.
+    """
+    await retrying(lambda: ensure_group(redis, stream, group), stopping)
+    cursor = "0"
+
+    async def read() -> Any:
+        try:
+            return await redis.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
+                                          block=None if cursor == "0" else block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or its group is gone (a Redis restarted without persistence, a
+            # deleted key): make it again rather than waiting forever on a missing group.
+            log.error("consumer group %s of %s was missing; created again", group, stream)
+            await ensure_group(redis, stream, group)
+            return None
+
+    while not stopping.is_set():
+        reply = await retrying(read, stopping)
+        entries: list[Entry] = reply[0][1] if reply else []
+        if cursor == "0" and not entries:
+            cursor = ">"  # the backlog of this group is done; from now on, new entries
+        await asyncio.gather(*(_in_order(run, handle, stopping) for run in _by_key(entries, key)))
+
+
+def _by_key(entries: list[Entry], key: Callable[[Entry], str]) -> list[list[Entry]]:
+    runs: dict[str, list[Entry]] = {}
+    for entry in entries:
+        runs.setdefault(key(entry), []).append(entry)
+    return list(runs.values())
+
+
+async def _in_order(
+    run: list[Entry], handle: Callable[[Entry], Awaitable[None]], stopping: Stopping
+) -> None:
+    for entry in run:
+        if stopping.is_set():
+            return
+        await handle(entry)
+
+
+async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | None:
+    """Call until Redis answers, backing off; None only when `stopping` is set first.
+
+    The first call is always made, so what was just done (a reply the SMSC accepted) is
+    acknowledged even when a stop or a hand-over came meanwhile; only the retries give way.
+    """
+    delay = 0.05
+    while True:
+        try:
+            return await call()
+        except (RedisError, OSError) as exc:
+            if stopping.is_set():
+                return None
+            log.warning("Redis unavailable (%s); retrying in %.2fs", type(exc).__name__, delay)
+            if await stopped_within(stopping, delay):
+                return None
+            delay = min(delay * 2, 2.0)
+
+
+async def stopped_within(stopping: Stopping, seconds: float) -> bool:
+    """Wait `seconds`, or less when `stopping` is set meanwhile; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+    return stopping.is_set()

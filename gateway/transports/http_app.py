@@ -1,0 +1,35 @@
+"""HTTP: /healthz (the process is up), /readyz (Redis reachable and SMPP bound), and any
+further routes given, such as the aggregator callbacks of `gateway.transports.http_callbacks.ussd_routes`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+
+ReadinessCheck = Callable[[], Awaitable[list[str]]]
+READINESS = web.AppKey("readiness", ReadinessCheck)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "up"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    problems = await request.app[READINESS]()
+    if problems:
+        return web.json_response({"status": "not ready", "reasons": problems}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def build_http_app(
+    readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = (),
+    middlewares: Iterable[Any] = (),
+) -> web.Application:
+    app = web.Application(middlewares=list(middlewares))
+    app[READINESS] = readiness
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.add_routes(routes)
+    return app

@@ -1,0 +1,161 @@
+"""The outbound sender of one partition: queued replies -> submit_sm, retried, never dropped.
+
+Each reply is sent part by part; a part is re-sent with backoff while the SMSC throttles it
+(ESME_RTHROTTLED, ESME_RMSGQFUL), answers a temporary error or does not answer, so throttling
+counts per PDU. Only when every part is accepted is the reply acknowledged; the SMPP client
+remembers each accepted part's SMSC message id for its delivery receipt. A permanent rejection moves it to the dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+from aiosmpplib import GenericNack, SmppMessage, SubmitSm
+from redis.asyncio import Redis
+
+from flows.normalize import mask_msisdn
+from gateway.store.keys import OUTBOUND_GROUP, Keys
+from gateway.messages import OutboundMessage
+from gateway.transports.ussd_screens import ScreenSender
+from gateway.stopping import Stopping
+from gateway.store.streams import Entry, consume, retrying, stopped_within
+from smpp.client import SmppClient, SubmitFailed
+from smpp.status import Outcome, classify
+from smpp.submit import Addressing, build_parts
+
+log = logging.getLogger("gateway.transports.smpp_sender")
+
+RETRY_MIN_SECONDS = 0.05
+RETRY_MAX_SECONDS = 10.0
+
+
+class Rejected(Exception):
+    """The SMSC refused a part permanently. Not retryable."""
+
+
+class ReplySender:
+    def __init__(
+        self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
+        screens: ScreenSender,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._client = client
+        self._addressing = addressing
+        self._screens = screens
+        self._refs = itertools.count()
+        self._throttle = ThrottleGate()
+        self.sent = 0
+        self.throttled = 0
+
+    async def run(self, partition: int, stopping: Stopping) -> None:
+        stream = self._keys.outbound(partition)
+
+        async def handle(entry: Entry) -> None:
+            await self._deliver(stream, entry, stopping)
+
+        await consume(self._redis, stream, OUTBOUND_GROUP, handle, _recipient, stopping)
+
+    async def _deliver(self, stream: str, entry: Entry, stopping: Stopping) -> None:
+        entry_id, fields = entry
+        message = OutboundMessage.model_validate_json(fields["message"])
+        try:
+            if not await self._send(message, stopping):
+                return  # stopping mid-send: the entry stays pending and is sent after a restart
+        except Rejected as exc:
+            reason = str(exc)
+            await retrying(lambda: self._dead_letter(message, fields["message"], reason), stopping)
+        await retrying(lambda: self._done(stream, entry_id), stopping)
+
+    async def _dead_letter(self, message: OutboundMessage, raw: str, reason: str) -> None:
+        log.error("reply to %s rejected by the SMSC: %s", mask_msisdn(message.recipient), reason)
+        if message.kind != "reply":  # codes and passwords are never kept
+            raw = message.model_copy(update={"text": "[redacted]"}).model_dump_json()
+        await self._redis.xadd(self._keys.dead_letters(), {"message": raw, "reason": reason},
+                               maxlen=100_000, approximate=True)
+
+    async def _done(self, stream: str, entry_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, OUTBOUND_GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            await pipe.execute()
+        self.sent += 1
+
+    async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:
+        if message.channel == "ussd":
+            if await self._screens.show(message):
+                return True
+            message = message.model_copy(update={"channel": "sms", "transport": "smpp",
+                                                 "sender": self._addressing.source})
+        parts = build_parts(message.text, message.recipient, self._addressing, next(self._refs))
+        for number, part in enumerate(parts, start=1):
+            part.log_id, part.extra_data = message.id, f"{number}/{len(parts)}"
+            if not await self._send_part(part, stopping):
+                return False
+        log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
+        return True
+
+    async def _send_part(self, part: SubmitSm, stopping: Stopping) -> bool:
+        """Tried at least once (a reply that has begun is not cut short by a stop); retried
+        with backoff until accepted, or until `stopping` (the reply stays queued)."""
+        for attempt in itertools.count():
+            await self._throttle.wait()
+            response = await self._try(part)
+            outcome = _outcome(response)
+            if outcome is Outcome.ACCEPTED:
+                self._throttle.relieved()
+                return True
+            if outcome is Outcome.REJECTED:
+                assert response is not None
+                raise Rejected(response.command_status.name)
+            if outcome is Outcome.THROTTLED:
+                self.throttled += 1
+                self._throttle.throttled()  # every sender slows down, not only this one
+            if await stopped_within(stopping, _backoff(attempt)):
+                return False
+        return False
+
+    async def _try(self, part: SubmitSm) -> SmppMessage | None:
+        try:
+            return await self._client.submit(part)
+        except SubmitFailed as exc:
+            log.warning("submit_sm not answered (%s); will retry", exc)
+            return None
+
+
+def _backoff(attempt: int) -> float:
+    return min(RETRY_MIN_SECONDS * 2**attempt, RETRY_MAX_SECONDS)
+
+
+class ThrottleGate:
+    """Shared by all senders of a process: after ESME_RTHROTTLED or ESME_RMSGQFUL, nobody
+    submits until a pause has passed; the pause doubles while the SMSC keeps throttling."""
+
+    def __init__(self) -> None:
+        self._streak = 0
+        self._resume_at = 0.0
+
+    def throttled(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._resume_at = max(self._resume_at, loop.time() + _backoff(self._streak))
+        self._streak += 1
+
+    def relieved(self) -> None:
+        self._streak = 0
+
+    async def wait(self) -> None:
+        delay = self._resume_at - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def _recipient(entry: Entry) -> str:
+    return entry[1]["recipient"]
+
+
+def _outcome(response: SmppMessage | None) -> Outcome:
+    if response is None:
+        return Outcome.RETRY
+    return classify(response.command_status, generic_nack=isinstance(response, GenericNack))

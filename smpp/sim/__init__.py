@@ -1,0 +1,25 @@
+"""The built-in SMSC simulator (`hamta-gateway smsc`): a real SMPP 3.4 server on a TCP port with
+a test API, for the demo, the phone console, the benchmark and the tests. Not used by the
+gateway's runtime (tests/unit/test_layers.py checks).
+
+    server.py    the listener, binds, submit_sm handling, fault knobs, the test API
+    session.py   one ESME connection: framing, requests and their responses
+    inbox.py     MT parts reassembled into messages, waited on by destination
+    pdus.py      deliver_sm / receipt / submit_sm building and reading
+    ussd.py      USSD dialogues as the network would run them
+"""
+
+from smpp.sim.pdus import MtMessage, mask_number
+from smpp.sim.server import NoReceiverBound, SmscSimulator, run_simulator
+from smpp.sim.ussd import UssdDialogue, UssdScreen, UssdStateError
+
+__all__ = [
+    "MtMessage",
+    "NoReceiverBound",
+    "SmscSimulator",
+    "UssdDialogue",
+    "UssdScreen",
+    "UssdStateError",
+    "mask_number",
+    "run_simulator",
+]

@@ -1,0 +1,68 @@
+"""The SMSC simulator's MT side: parts put together, and complete MTs kept for `await_mt`."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+
+from smpp.sim.pdus import MtMessage, Part
+
+
+class MtInbox:
+    """Complete MTs not yet returned by `await_mt`, per destination and in arrival order.
+
+    A waiter for one number wakes only when that number gets an MT, so a load of subscribers
+    each awaiting their own replies costs O(1) per MT, not a wake-up of every waiter.
+    """
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+        self._by_destination: collections.defaultdict[str | None, collections.deque[tuple[int, MtMessage]]] = (
+            collections.defaultdict(collections.deque)
+        )
+        self._arrived: collections.defaultdict[str | None, asyncio.Event] = (
+            collections.defaultdict(asyncio.Event)
+        )
+        self._returned: set[int] = set()
+
+    def put(self, message: MtMessage) -> None:
+        entry = (next(self._next), message)
+        for key in (message.destination, None):
+            self._by_destination[key].append(entry)
+            self._arrived[key].set()
+
+    async def take(self, destination: str | None, timeout: float) -> MtMessage:
+        async with asyncio.timeout(timeout):
+            while (message := self._pop(destination)) is None:
+                self._arrived[destination].clear()
+                await self._arrived[destination].wait()
+        return message
+
+    def _pop(self, key: str | None) -> MtMessage | None:
+        queue = self._by_destination[key]
+        while queue:
+            number, message = queue.popleft()
+            if number not in self._returned:
+                self._returned.add(number)
+                return message
+        return None
+
+
+class PartCollector:
+    """Parts of concatenated MTs, per (source, destination, reference), until all are in."""
+
+    def __init__(self) -> None:
+        self._partial: dict[tuple[str, str, int], dict[int, Part]] = {}
+
+    def add(self, part: Part) -> list[Part] | None:
+        """Every part of the message once ``part`` completes it, in order; else None."""
+        if part.concat is None or part.concat.total <= 1:
+            return [part]
+        key = (part.message.source.number, part.message.destination.number, part.concat.ref)
+        received = self._partial.setdefault(key, {})
+        received[part.concat.seq] = part
+        if len(received) < part.concat.total:
+            return None
+        del self._partial[key]
+        return [received[seq] for seq in sorted(received)]
