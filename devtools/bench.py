@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from devtools.redis_server import RedisServer
 from gateway.app import connect_redis
+from gateway.settings import load_settings
 from gateway.store.fixtures import parse_fixture
 from gateway.store.keys import Keys
-from devtools.redis_server import RedisServer
 from gateway.store.registry import RedisRegistry
-from gateway.settings import load_settings
 from smpp.sim import SmscSimulator
 
 SHORTCODE = "7777"

@@ -13,11 +13,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TextIO
 
-from gateway.app import Gateway
-from gateway.store.fixtures import load_fixture_file
 from devtools.phone import console_for, run_interactive, run_script
 from devtools.redis_server import RedisServer
+from gateway.app import Gateway
 from gateway.settings import Settings, load_settings
+from gateway.store.fixtures import load_fixture_file
 from smpp.sim import SmscSimulator
 
 log = logging.getLogger("devtools.demo")

@@ -26,22 +26,22 @@ from redis.exceptions import RedisError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
+from gateway.settings import Settings, SettingsError
+from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
+from gateway.store.keys import Keys
+from gateway.store.leases import PartitionLeases
+from gateway.store.receipts import RedisReceiptCorrelator
+from gateway.store.registry import RedisRegistry
+from gateway.store.subscribers import SubscriberStore
 from gateway.transports.http_app import build_http_app
 from gateway.transports.http_auth import token_middleware
 from gateway.transports.http_callbacks import ussd_routes
 from gateway.transports.smpp_intake import MoIntake
-from gateway.store.keys import Keys
-from gateway.store.leases import PartitionLeases
-from gateway.store.registry import RedisRegistry
-from gateway.transports.ussd_screens import ScreenSender
 from gateway.transports.smpp_sender import ReplySender
-from gateway.settings import Settings, SettingsError
-from gateway.stopping import EitherEvent
-from gateway.store.subscribers import SubscriberStore
+from gateway.transports.ussd_screens import ScreenSender
 from gateway.worker import TurnWorker
 from smpp.client import ClientConfig, SmppClient
-from gateway.store.receipts import RedisReceiptCorrelator
 from smpp.submit import Addressing
 
 log = logging.getLogger("gateway.app")

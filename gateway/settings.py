@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from smpp.ussd import UssdSettings
+from smpp.ussd import BUILTIN_DIALECTS, UssdDialect
 
 PositiveSeconds = float
 
@@ -77,6 +77,51 @@ class HttpSettings(BaseModel):
 
 class RegistrySettings(BaseModel):
     backend: Literal["redis"] = "redis"
+
+
+class DialectSettings(BaseModel):
+    """One dialect in ``config.yaml`` (``ussd.dialects.<name>``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    begin_ops: list[int] = Field(min_length=1)
+    continue_ops: list[int] = Field(min_length=1)
+    abort_ops: list[int] = []
+    timeout_ops: list[int] = []
+    continue_op: int = Field(ge=0, le=255)
+    end_op: int = Field(ge=0, le=255)
+    service_type: str = Field("USSD", max_length=5)
+
+    def dialect(self, name: str) -> UssdDialect:
+        """ValueError when the table contradicts itself (see `UssdDialect`)."""
+        return UssdDialect(
+            name, tuple(self.begin_ops), tuple(self.continue_ops), tuple(self.abort_ops),
+            tuple(self.timeout_ops), self.continue_op, self.end_op, self.service_type,
+        )  # fmt: skip
+
+
+class UssdSettings(BaseModel):
+    """``ussd:`` in config.yaml. ``dialects`` adds to (or replaces) the built-in tables."""
+
+    dialect: str = "smpp34"
+    dialects: dict[str, DialectSettings] = {}
+    session_seconds: float = Field(180, gt=0, description="the network's dialogue limit")
+    resume_seconds: float = Field(300, ge=0, description="offer to resume a timed-out dialogue")
+    answer_budget_seconds: float = Field(2, gt=0, description="else end politely, go on by SMS")
+
+    @model_validator(mode="after")
+    def _known_dialect(self) -> UssdSettings:
+        tables = self.all_dialects()  # ValueError (named by pydantic) for a contradiction
+        if self.dialect not in tables:
+            raise ValueError(f"unknown dialect {self.dialect!r}; known: {', '.join(sorted(tables))}")
+        return self
+
+    def all_dialects(self) -> dict[str, UssdDialect]:
+        configured = {name: table.dialect(name) for name, table in self.dialects.items()}
+        return {**BUILTIN_DIALECTS, **configured}
+
+    def selected_dialect(self) -> UssdDialect:
+        return self.all_dialects()[self.dialect]
 
 
 class LoggingSettings(BaseModel):

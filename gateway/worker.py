@@ -18,10 +18,10 @@ from flows.dialog_types import ReplyKind
 from flows.normalize import mask_msisdn
 from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
-from gateway.store.keys import INBOUND_GROUP, Keys
 from gateway.messages import InboundMessage, OutboundMessage
-from gateway.store.scripts import load_script
 from gateway.stopping import Stopping
+from gateway.store.keys import INBOUND_GROUP, Keys
+from gateway.store.scripts import load_script
 from gateway.store.streams import Entry, consume, retrying
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 

@@ -8,7 +8,7 @@ each carrying two TLVs:
   subscriber answered a screen), 2 USSR request (a screen that waits for an answer) and
   17 PSSR response (a last screen: the dialogue ends). 32..255 are left to vendors, and
   operators use them (and sometimes the standard values) differently: hence `UssdDialect`,
-  one table per SMSC, chosen and extended in ``config.yaml`` (`UssdSettings`).
+  one table per SMSC, chosen and extended in ``config.yaml`` (`gateway.settings.UssdSettings`).
 - ``its_session_info`` (0x1383, 2 octets): the SMSC's dialogue reference. It is echoed back
   octet for octet on every screen of that dialogue.
 
@@ -37,7 +37,6 @@ from aiosmpplib import NPI, TON, PhoneNumber, SubmitSm
 from aiosmpplib.codec import find_codec_info
 from aiosmpplib.protocol import DEFAULT_ENCODING
 from aiosmpplib.state import ITS_SESSION_INFO, USSD_SERVICE_OP
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smpp import wire
 from smpp.segmentation import GSM, UCS2, is_gsm
@@ -225,50 +224,3 @@ def build_screen(
     )
     message.set_encoded_message(octets)
     return message
-
-
-# -- settings ---------------------------------------------------------------------------------
-
-class DialectSettings(BaseModel):
-    """One dialect in ``config.yaml`` (``ussd.dialects.<name>``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    begin_ops: list[int] = Field(min_length=1)
-    continue_ops: list[int] = Field(min_length=1)
-    abort_ops: list[int] = []
-    timeout_ops: list[int] = []
-    continue_op: int = Field(ge=0, le=255)
-    end_op: int = Field(ge=0, le=255)
-    service_type: str = Field("USSD", max_length=5)
-
-    def dialect(self, name: str) -> UssdDialect:
-        """ValueError when the table contradicts itself (see `UssdDialect`)."""
-        return UssdDialect(
-            name, tuple(self.begin_ops), tuple(self.continue_ops), tuple(self.abort_ops),
-            tuple(self.timeout_ops), self.continue_op, self.end_op, self.service_type,
-        )  # fmt: skip
-
-
-class UssdSettings(BaseModel):
-    """``ussd:`` in config.yaml. ``dialects`` adds to (or replaces) the built-in tables."""
-
-    dialect: str = "smpp34"
-    dialects: dict[str, DialectSettings] = {}
-    session_seconds: float = Field(180, gt=0, description="the network's dialogue limit")
-    resume_seconds: float = Field(300, ge=0, description="offer to resume a timed-out dialogue")
-    answer_budget_seconds: float = Field(2, gt=0, description="else end politely, go on by SMS")
-
-    @model_validator(mode="after")
-    def _known_dialect(self) -> UssdSettings:
-        tables = self.all_dialects()  # ValueError (named by pydantic) for a contradiction
-        if self.dialect not in tables:
-            raise ValueError(f"unknown dialect {self.dialect!r}; known: {', '.join(sorted(tables))}")
-        return self
-
-    def all_dialects(self) -> dict[str, UssdDialect]:
-        configured = {name: table.dialect(name) for name, table in self.dialects.items()}
-        return {**BUILTIN_DIALECTS, **configured}
-
-    def selected_dialect(self) -> UssdDialect:
-        return self.all_dialects()[self.dialect]

@@ -58,8 +58,8 @@ _ALPHABETS: Final = (0x00, 0x04, 0x08)  # bits 3..2 = 00, 01, 10; 11 is reserved
 DATA_CODING_ALIASES: Final[dict[int, int]] = {
     **{dc: _ALPHABETS[(dc >> 2) & 3] for dc in range(0x10, 0x20) if (dc >> 2) & 3 < 3},
     **{dc: _ALPHABETS[(dc >> 2) & 3] for dc in range(0x40, 0x60) if (dc >> 2) & 3 < 3},
-    **{dc: 0x00 for dc in range(0xC0, 0xE0)},
-    **{dc: 0x08 for dc in range(0xE0, 0xF0)},
+    **dict.fromkeys(range(192, 224), 0),
+    **dict.fromkeys(range(224, 240), 8),
     **{dc: 0x04 if dc & 0x04 else 0x00 for dc in range(0xF0, 0x100)},
 }
 _KNOWN_CODINGS: Final = frozenset(coding.value for coding in SmppDataCoding)

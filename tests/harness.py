@@ -8,13 +8,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from devtools.demo import DEMO_REGISTRY
 from flows.catalog import LANGUAGES, Catalog, default_catalog
 from gateway.app import Gateway
-from devtools.demo import DEMO_REGISTRY
+from gateway.settings import Settings, load_settings
 from gateway.store.fixtures import load_fixture_file
 from gateway.store.keys import Keys
 from gateway.store.registry import RedisRegistry
-from gateway.settings import Settings, load_settings
 from smpp.sim import SmscSimulator
 
 SARA_NEW = "989361110003"  # active, owner 1583250689 (no national-ID cartable)

@@ -12,8 +12,8 @@ import time
 
 from redis.asyncio import Redis
 
-from gateway.store.keys import Keys
 from gateway.messages import InboundMessage, OutboundMessage
+from gateway.store.keys import Keys
 from gateway.store.scripts import load_script
 
 SEEN_TTL_SECONDS = 86400

@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from flows.password_hash import hash_password
 from flows.ports import (
     DeviceRecord,
     MoveResult,
@@ -23,7 +24,6 @@ from flows.ports import (
 )
 from gateway.store.fixtures import Fixture
 from gateway.store.keys import Keys
-from flows.password_hash import hash_password
 from gateway.store.scripts import load_script
 
 OPERATION_TTL_SECONDS = 30 * 86400

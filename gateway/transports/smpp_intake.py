@@ -25,10 +25,10 @@ from redis.exceptions import RedisError
 
 from flows.normalize import parse_msisdn
 from gateway.store.keys import Keys
+from gateway.store.receipts import RedisReceiptCorrelator
 from gateway.store.scripts import load_script, queue_script
 from smpp import ussd, wire
 from smpp.client import Accepted, Delivered, SmscEvent
-from gateway.store.receipts import RedisReceiptCorrelator
 
 log = logging.getLogger("gateway.transports.smpp_intake")
 

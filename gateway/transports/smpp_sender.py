@@ -16,11 +16,11 @@ from aiosmpplib import GenericNack, SmppMessage, SubmitSm
 from redis.asyncio import Redis
 
 from flows.normalize import mask_msisdn
-from gateway.store.keys import OUTBOUND_GROUP, Keys
 from gateway.messages import OutboundMessage
-from gateway.transports.ussd_screens import ScreenSender
 from gateway.stopping import Stopping
+from gateway.store.keys import OUTBOUND_GROUP, Keys
 from gateway.store.streams import Entry, consume, retrying, stopped_within
+from gateway.transports.ussd_screens import ScreenSender
 from smpp.client import SmppClient, SubmitFailed
 from smpp.status import Outcome, classify
 from smpp.submit import Addressing, build_parts

@@ -15,8 +15,8 @@ import time
 from redis.asyncio import Redis
 
 from flows.normalize import mask_msisdn
-from gateway.store.keys import Keys
 from gateway.messages import OutboundMessage
+from gateway.store.keys import Keys
 from smpp import ussd
 from smpp.client import SmppClient, SubmitFailed
 from smpp.status import Outcome, classify

@@ -132,7 +132,7 @@ class SmscSimulator:
         self._mo_ref = itertools.count(secrets.randbelow(256))
         self._server: asyncio.Server | None = None
         self._handlers: dict[SmppCommand, Handler] = {
-            **{bind: self._on_bind for bind in BINDS},
+            **dict.fromkeys(BINDS, self._on_bind),
             SmppCommand.SUBMIT_SM: self._on_submit,
             SmppCommand.ENQUIRE_LINK: self._on_enquire_link,
             SmppCommand.UNBIND: self._on_unbind,

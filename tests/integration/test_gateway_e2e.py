@@ -11,8 +11,8 @@ import re
 import aiohttp
 from aiosmpplib import SmppCommandStatus
 
-from flows.catalog import default_catalog
 from devtools.redis_server import RedisServer
+from flows.catalog import default_catalog
 from smpp.sim import SmscSimulator
 from tests.harness import (
     SARA_DEVICE,

@@ -11,9 +11,9 @@ import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
+from gateway.messages import InboundMessage, OutboundMessage
 from gateway.transports.http_app import build_http_app
 from gateway.transports.http_callbacks import SMS_FALLBACK_FA, AggregatorBridge, ussd_routes
-from gateway.messages import InboundMessage, OutboundMessage
 
 STREAM = "test:inbound"
 PHONE = "09121110001"

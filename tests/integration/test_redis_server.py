@@ -78,9 +78,8 @@ def test_url_before_start(tmp_path: Path) -> None:
 
 
 def test_start_twice_is_an_error(tmp_path: Path) -> None:
-    with RedisServer(tmp_path) as server:
-        with pytest.raises(RedisServerError, match="already running"):
-            server.start()
+    with RedisServer(tmp_path) as server, pytest.raises(RedisServerError, match="already running"):
+        server.start()
 
 
 def test_fixtures_flush_between_tests_1(redis_url: str) -> None:

@@ -13,9 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.demo import DEMO_REGISTRY
+from flows.password_hash import verify_password
 from gateway.store.fixtures import FixtureError, parse_fixture
 from gateway.store.keys import Keys
-from flows.password_hash import verify_password
 from gateway.store.registry import RedisRegistry
 
 SPEC_EXAMPLE = {

@@ -32,8 +32,8 @@ from smpp.client import (
     SmscEvent,
 )
 from smpp.pacing import TokenBucket
-from smpp.sim.pdus import raw_pdu
 from smpp.sim import SmscSimulator
+from smpp.sim.pdus import raw_pdu
 from smpp.submit import Addressing, build_parts
 
 Status = SmppCommandStatus

@@ -19,16 +19,16 @@ import redis
 from aiosmpplib import SmppCommand
 from redis.asyncio.cluster import RedisCluster
 
+from devtools.redis_server import HOST, RedisServer, free_port
 from flows.catalog import default_catalog
 from gateway.app import connect_redis
 from gateway.store.fixtures import parse_fixture
 from gateway.store.keys import Keys
-from devtools.redis_server import HOST, RedisServer, free_port
 from gateway.store.registry import RedisRegistry
 from smpp.sim import SmscSimulator
 from tests.harness import SARA_DEVICE, SARA_NEW, demo_registry, gateway_settings
-from tests.processes import Citizen, Gateways
 from tests.integration.test_registry import SPEC_EXAMPLE
+from tests.processes import Citizen, Gateways
 
 pytestmark = pytest.mark.slow
 KEYS = Keys()

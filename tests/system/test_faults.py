@@ -17,10 +17,10 @@ import pytest
 import redis.asyncio
 from aiosmpplib import DeliverSm, PhoneNumber, SmppCommand, SmppCommandStatus
 
+from devtools.redis_server import RedisServer
 from flows.catalog import default_catalog
 from gateway.app import Gateway
 from gateway.store.keys import INBOUND_GROUP, Keys
-from devtools.redis_server import RedisServer
 from gateway.store.streams import CONSUMER
 from gateway.worker import LeaseLost
 from smpp.sim import SmscSimulator

@@ -167,4 +167,4 @@ def test_format_round_trips_to_canonical(text: str) -> None:
 
 
 def test_earliest_birth_date() -> None:
-    assert EARLIEST_BIRTH_DATE == jdatetime.date(1300, 1, 1)
+    assert jdatetime.date(1300, 1, 1) == EARLIEST_BIRTH_DATE

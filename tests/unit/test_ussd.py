@@ -8,6 +8,7 @@ from aiosmpplib import DeliverSm, OptionalParam, PhoneNumber
 from aiosmpplib.state import ITS_SESSION_INFO, USSD_SERVICE_OP
 from pydantic import ValidationError
 
+from gateway.settings import UssdSettings
 from smpp import wire
 from smpp.sim.ussd import screen_text
 from smpp.submit import Addressing
@@ -19,7 +20,6 @@ from smpp.ussd import (
     UnknownUssdOp,
     UssdDialect,
     UssdParams,
-    UssdSettings,
     UssdTlvError,
     build_screen,
     event_of,
