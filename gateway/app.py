@@ -1,4 +1,4 @@
-"""The gateway process, built from Settings: every resource opened in `start`, closed in `stop`.
+"""The gateway process, built from Settings; its resources opened and closed in one place.
 
     SMSC --deliver_sm--> SmppClient --MoIntake--> partition inbound streams
     partition inbound --TurnWorker (Dialog)--> subscriber state + partition outbound stream
@@ -6,34 +6,43 @@
 
 Partitions are leased, so several processes can share one Redis; each works the partitions it
 holds, and every process takes MO from the SMSC for any number.
+
+Lifecycle: `Gateway(settings)` only builds objects (nothing is connected); `start` opens, in
+order, the Redis client, the HTTP server, the SMPP link and the partition leases, each entered
+on one `AsyncExitStack`; `stop` (or a failure at any step of `start`, then `StartupFailed`)
+closes what was opened in reverse order. `async with Gateway(settings):` does both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from types import TracebackType
+from typing import Any, Self
 
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
-from gateway.settings import Settings, SettingsError
+from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
+from gateway.settings import Settings
 from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
 from gateway.store.keys import Keys
 from gateway.store.leases import PartitionLeases
 from gateway.store.receipts import RedisReceiptCorrelator
 from gateway.store.registry import RedisRegistry
-from gateway.store.subscribers import SubscriberStore
+from gateway.store.subscribers import RedisSubscriberStore
 from gateway.transports.http_app import build_http_app
 from gateway.transports.http_auth import token_middleware
 from gateway.transports.http_callbacks import ussd_routes
@@ -60,8 +69,8 @@ def connect_redis(settings: Settings) -> Redis:
     }
     if settings.redis.cluster:
         retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
-        cluster = RedisCluster.from_url(settings.redis.url, retry=retry, **options)
-        return cluster  # type: ignore[return-value]  # the same commands, not a subclass
+        # A RedisCluster answers the same commands without being a Redis subclass.
+        return RedisCluster.from_url(settings.redis.url, retry=retry, **options)  # type: ignore[return-value]
     pool = BlockingConnectionPool.from_url(settings.redis.url, timeout=10, **options)
     return Redis(connection_pool=pool)
 
@@ -97,37 +106,127 @@ class Gateway:
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
         self.redis = connect_redis(settings)
         self.registry = RedisRegistry(self.redis, self.keys)
-        self.receipts = RedisReceiptCorrelator(settings.redis.prefix, settings.smpp.receipt_ttl_seconds)
-        intake = MoIntake(self.redis, self.keys, self.receipts, settings.smpp.mo_segment_timeout_seconds,
-                          settings.smpp.mo_duplicate_window_seconds, settings.ussd.selected_dialect())
-        self.smpp = SmppClient(client_config(settings), intake.on_events)
+        self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds)
+        dialect = settings.ussd.selected_dialect()
+        self._intake = MoIntake(self.redis, self.keys, self.receipts,
+                                settings.smpp.mo_segment_timeout_seconds,
+                                settings.smpp.mo_duplicate_window_seconds, dialect)
+        self.smpp = SmppClient(client_config(settings), self._intake.on_events)
         dialog = Dialog(self.registry, flow_config(settings))
-        store = SubscriberStore(self.redis, self.keys, settings.service.default_language)
+        store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds)
-        addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton, settings.smpp.source_npi)
-        screens = ScreenSender(self.redis, self.keys, self.smpp, settings.ussd.selected_dialect(),
+        addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton,
+                                settings.smpp.source_npi)
+        screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds)
         self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing, screens)
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
-        self._intake = intake
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
         self._stop_leases = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._http: web.AppRunner | None = None
+        self._stack: AsyncExitStack | None = None
+        self._deadline: float | None = None  # when the graceful stop must be over
         self.http_port: int | None = None
 
+    # -- lifecycle ------------------------------------------------------------------------------
+
     async def start(self) -> None:
+        """Open every resource, in order; on a failure close what was opened and raise
+        `StartupFailed` naming the step."""
         log.info("starting gateway %s", self.owner)
-        await self._start_http()
-        self._tasks.append(asyncio.create_task(self.smpp.run(), name="smpp"))
+        steps: list[tuple[str, Callable[[], AbstractAsyncContextManager[None]]]] = [
+            ("Redis client", self._redis_client),
+            (f"HTTP server on {self.settings.http.host}:{self.settings.http.port}", self._http_server),
+            ("SMPP link", self._smpp_link),
+            ("partition leases", self._partitions),
+        ]
+        async with AsyncExitStack() as stack:
+            for name, step in steps:
+                try:
+                    await stack.enter_async_context(step())
+                except Exception as exc:
+                    raise StartupFailed(f"could not open the {name}: {exc}") from exc
+            self._stack = stack.pop_all()
+
+    async def stop(self) -> None:
+        """Graceful: refuse new MO (the SMSC retries elsewhere), finish the turns in flight,
+        flush the queued replies, unbind, free the partitions, close HTTP and Redis; all within
+        service.shutdown_seconds."""
+        if self._stack is None:
+            return
+        self._deadline = asyncio.get_running_loop().time() + self.settings.service.shutdown_seconds
+        stack, self._stack = self._stack, None
+        await stack.aclose()
+        log.info("gateway stopped")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        async with self:
+            await stop.wait()
+
+    def _remaining(self) -> float:
+        """Seconds left of the stop's budget (the whole budget when no stop has begun)."""
+        loop = asyncio.get_running_loop()
+        if self._deadline is None:
+            self._deadline = loop.time() + self.settings.service.shutdown_seconds
+        return self._deadline - loop.time()
+
+    # -- the resources, each opened and closed by one context manager ----------------------------
+
+    @contextlib.asynccontextmanager
+    async def _redis_client(self) -> AsyncIterator[None]:
+        try:
+            yield  # the client connects lazily: the gateway starts while Redis is away
+        finally:
+            await self.redis.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _http_server(self) -> AsyncIterator[None]:
+        routes = ussd_routes(RedisAggregatorBridge(self.redis, self.keys),
+                             answer_budget_seconds=self.settings.ussd.answer_budget_seconds)
+        token = self.settings.http.aggregator_token
+        guards = [token_middleware(token.get_secret_value())] if token else []
+        runner = web.AppRunner(build_http_app(self.readiness, routes, guards), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.settings.http.host, self.settings.http.port)
+            await site.start()
+            self.http_port = _bound_port(runner, self.settings.http.port)
+            log.info("HTTP listening on %s:%s", self.settings.http.host, self.http_port)
+            yield
+        finally:
+            await runner.cleanup()
+
+    @contextlib.asynccontextmanager
+    async def _smpp_link(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.smpp.run(), name="smpp")
         log.info("SMPP client connecting to %s:%s", self.settings.smpp.host, self.settings.smpp.port)
-        self._leases_task = asyncio.create_task(self.leases.run(self._partition, self._stop_leases))
-        self._tasks.append(self._leases_task)
+        try:
+            yield
+        finally:
+            await self.smpp.stop(timeout=max(self._remaining(), 0.05))
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    @contextlib.asynccontextmanager
+    async def _partitions(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.leases.run(self._partition, self._stop_leases), name="leases")
         log.info("partition leases: %d partitions, lease %ss", self.keys.partitions,
                  self.settings.redis.lease_seconds)
+        try:
+            yield
+        finally:
+            await self._wind_down(task)
 
     async def _partition(self, partition: int, handed_over: asyncio.Event) -> None:
         # A task group: if one of the two fails, the other is stopped too, so the lease loop
@@ -136,63 +235,28 @@ class Gateway:
             group.create_task(self.worker.run(partition, EitherEvent(self._stop_turns, handed_over)))
             group.create_task(self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)))
 
-    async def _start_http(self) -> None:
-        routes = ussd_routes(RedisAggregatorBridge(self.redis, self.keys),
-                             answer_budget_seconds=self.settings.ussd.answer_budget_seconds)
-        token = self.settings.http.aggregator_token
-        guards = [token_middleware(token.get_secret_value())] if token else []
-        self._http = web.AppRunner(build_http_app(self.readiness, routes, guards), access_log=None)
-        await self._http.setup()
-        site = web.TCPSite(self._http, self.settings.http.host, self.settings.http.port)
-        await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
-        log.info("HTTP listening on %s:%s", self.settings.http.host, self.http_port)
-
-    async def readiness(self) -> list[str]:
-        problems = []
-        try:
-            await self.redis.ping()
-        except RedisError as exc:
-            problems.append(f"redis unreachable: {type(exc).__name__}")
-        if not self.smpp.is_bound:
-            problems.append("smpp not bound")
-        return problems
-
-    async def stop(self) -> None:
-        """Graceful: refuse new MO (the SMSC retries elsewhere), finish the turns in flight,
-        flush the queued replies, unbind, free the partitions; all within shutdown_seconds.
-
-        The flush gets what the end does not need: a quarter of the budget (at most the SMPP
+    async def _wind_down(self, leases: asyncio.Task[None]) -> None:
+        """The flush gets what the end does not need: a quarter of the budget (at most the SMPP
         response timeout) for the partitions to wind down, a little for the unbind."""
-        loop = asyncio.get_running_loop()
         budget = self.settings.service.shutdown_seconds
-        deadline = loop.time() + budget
         unbind = min(1.0, budget / 8)
         wind_down = min(self.settings.smpp.response_timeout_seconds, budget / 4)
         log.info("stopping gateway: refusing new MO, finishing turns, flushing replies")
         self._intake.draining = True
         self._stop_turns.set()
-        await self._flush_replies(deadline - wind_down - unbind)
+        await self._flush_replies(self._remaining() - wind_down - unbind)
         self._stop_sends.set()
-        self.leases.release_grace_seconds = max(deadline - unbind - loop.time(), 0.05)
+        self.leases.release_grace_seconds = max(self._remaining() - unbind, 0.05)
         self._stop_leases.set()
-        await self._leases_task  # it hands every partition back as it ends
-        await self.smpp.stop(timeout=max(deadline - loop.time(), 0.05))
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.cleanup()
-        await self.redis.aclose()
-        log.info("gateway stopped")
+        await leases  # it hands every partition back as it ends
 
-    async def _flush_replies(self, deadline: float) -> None:
+    async def _flush_replies(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
         while loop.time() < deadline and self.smpp.is_bound:
             try:
                 waiting = await self._queued_replies()
-            except RedisError:
+            except FOREIGN_RETRYABLE:
                 break
             if not waiting:
                 return
@@ -206,9 +270,22 @@ class Gateway:
                 pipe.xlen(self.keys.outbound(partition))
             return sum(await pipe.execute())
 
-    async def run_until(self, stop: asyncio.Event) -> None:
-        await self.start()
+    # -- health ---------------------------------------------------------------------------------
+
+    async def readiness(self) -> list[str]:
+        problems = []
         try:
-            await stop.wait()
-        finally:
-            await self.stop()
+            await self.redis.ping()
+        except FOREIGN_RETRYABLE as exc:
+            problems.append(f"redis unreachable: {type(exc).__name__}")
+        if not self.smpp.is_bound:
+            problems.append("smpp not bound")
+        return problems
+
+
+def _bound_port(runner: web.AppRunner, configured: int) -> int:
+    """The port the HTTP server listens on (the OS chose it when `configured` is 0)."""
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return configured

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from gateway.logging_setup import configure_logging
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.errors import SettingsError, StartupFailed
+from gateway.settings import Settings, load_settings
 
 log = logging.getLogger("gateway.cli")
 
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"hamta-gateway: {exc}", file=sys.stderr)
         return 2
+    except StartupFailed as exc:
+        print(f"hamta-gateway: {exc}; everything opened before it was closed again", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,7 +122,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _registry_load(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.store.fixtures import FixtureError, load_fixture_file
+    from gateway.errors import FixtureError
+    from gateway.store.fixtures import load_fixture_file
 
     try:
         fixture = load_fixture_file(args.file)

@@ -1,19 +1,24 @@
 """The one message type that crosses the layers: transports make these, workers consume them.
 
 `channel` is what the citizen uses (an SMS thread or a USSD screen); `transport` is how the
-gateway reaches them (SMPP to the SMSC, or an HTTP aggregator waiting for its answer).
+gateway reached them or reaches them (SMPP to the SMSC, or an HTTP aggregator).
+
+Every transport builds an `InboundMessage` at its edge (gateway/transports/); in the inbound
+stream it is the entry made by `to_stream_fields` and read back by `from_stream_entry`, the
+one place that knows how a message is laid out in Redis (the Lua scripts get field pairs).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Channel = Literal["sms", "ussd"]
+from flows.dialog_types import Channel, ReplyKind
+
 Transport = Literal["smpp", "http"]
-ReplyKind = Literal["reply", "code", "password"]
 # A USSD dialogue's events, whatever the operator's op codes (see smpp/ussd.py's dialects).
 UssdEvent = Literal["", "begin", "continue", "abort", "timeout"]
 
@@ -21,7 +26,7 @@ UssdEvent = Literal["", "begin", "continue", "abort", "timeout"]
 class InboundMessage(BaseModel):
     """A complete mobile-originated message (reassembled if it came in parts)."""
 
-    id: str = Field(description="transport-unique id, stable across redelivery")
+    id: str = Field("", description="the inbound stream entry id, once stored")
     channel: Channel = "sms"
     transport: Transport = "smpp"
     sender: str = Field(description="normalised msisdn, 98XXXXXXXXXX")
@@ -50,3 +55,26 @@ class OutboundMessage(BaseModel):
     session_id: str = ""
     ussd_end: bool = False
     session_info: str = ""
+
+
+_NO = object()
+_DEFAULTS = {name: field.default for name, field in InboundMessage.model_fields.items()
+             if not field.is_required() and field.default_factory is None}
+
+
+def to_stream_fields(message: InboundMessage) -> dict[str, str]:
+    """The inbound stream entry of `message`: every field but `id` (the entry's own id) and
+    those left at their default, as strings."""
+    fields = message.model_dump(exclude={"id"})
+    fields["received_at"] = f"{message.received_at:.3f}"
+    return {name: str(value) for name, value in fields.items() if _DEFAULTS.get(name, _NO) != value}
+
+
+def from_stream_entry(entry_id: str, fields: Mapping[str, str]) -> InboundMessage:
+    """The message an inbound stream entry holds; its id is the entry id."""
+    return InboundMessage.model_validate({**fields, "id": entry_id})
+
+
+def field_pairs(fields: Mapping[str, str]) -> list[str]:
+    """`[name, value, name, value, ...]`: how a Lua script receives a stream entry."""
+    return [item for pair in fields.items() for item in pair]

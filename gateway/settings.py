@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from gateway.errors import SettingsError
 from smpp.ussd import BUILTIN_DIALECTS, UssdDialect
 
 PositiveSeconds = float
@@ -152,10 +153,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_path())
         return (init_settings, env_settings, yaml_source)
-
-
-class SettingsError(Exception):
-    """A setting is missing or invalid; the message names each bad key. Not retryable."""
 
 
 def config_path() -> Path:

@@ -18,7 +18,8 @@ from flows.dialog_types import ReplyKind
 from flows.normalize import mask_msisdn
 from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
-from gateway.messages import InboundMessage, OutboundMessage
+from gateway.errors import LeaseLost
+from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
 from gateway.stopping import Stopping
 from gateway.store.keys import INBOUND_GROUP, Keys
 from gateway.store.scripts import load_script
@@ -30,10 +31,6 @@ log = logging.getLogger("gateway.worker")
 
 def _sender(entry: Entry) -> str:
     return entry[1]["sender"]
-
-
-class LeaseLost(Exception):
-    """The partition moved to another process while this turn ran. Not retryable here."""
 
 
 class TurnWorker:
@@ -82,7 +79,7 @@ class TurnWorker:
             await pipe.execute()
 
     async def turn(self, partition: int, entry: Entry) -> None:
-        message = _inbound(entry)
+        message = from_stream_entry(*entry)
         subscriber = await self._store.load(message.sender)
         if message.channel == "ussd":
             outbound = await self._ussd_turn(subscriber, message)
@@ -126,11 +123,6 @@ class TurnWorker:
         sender = message.recipient if message.channel == "sms" else self._shortcode
         return OutboundMessage(id="", channel="sms", transport="smpp", sender=sender,
                                recipient=message.sender, text=text, kind=kind, in_reply_to=message.id)
-
-
-def _inbound(entry: Entry) -> InboundMessage:
-    entry_id, fields = entry
-    return InboundMessage.model_validate({**fields, "id": entry_id})
 
 
 def _screen(message: InboundMessage, screen: Screen) -> OutboundMessage:

@@ -16,12 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from flows.birth_date import format_jalali, parse_birth_date
 from flows.national_id import parse_national_id
 from flows.normalize import parse_imei, parse_msisdn, to_ascii_digits
+from gateway.errors import FixtureError
 
 _JALALI = re.compile(r"^[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}$")
-
-
-class FixtureError(ValueError):
-    """The fixture is invalid; the message names the entry. Not retryable."""
 
 
 class _Entry(BaseModel):

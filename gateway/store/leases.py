@@ -21,23 +21,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.errors import FOREIGN_RETRYABLE
 from gateway.store.keys import Keys
-from gateway.store.scripts import queue_script
+from gateway.store.scripts import load_script, queue_script
 
 log = logging.getLogger("gateway.store.leases")
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 # Runs a partition's work until its event is set (the partition is being handed over).
 PartitionTask = Callable[[int, asyncio.Event], Coroutine[Any, Any, None]]
@@ -49,8 +37,8 @@ class PartitionLeases:
         self._keys = keys
         self.owner = owner
         self._lease_ms = int(lease_seconds * 1000)
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
+        self._renew = load_script(redis, "renew_lease.lua")
+        self._release = load_script(redis, "release_lease.lua")
         self._tasks: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self.changed = asyncio.Event()
         self.release_grace_seconds = 5.0  # at the end of `run`: how long partitions may finish
@@ -65,7 +53,7 @@ class PartitionLeases:
         while not stopping.is_set():
             try:
                 await self._tick(start_partition)
-            except (RedisError, OSError) as exc:  # some socket errors come unwrapped
+            except FOREIGN_RETRYABLE as exc:
                 log.warning("lease renewal failed (%s)", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval)

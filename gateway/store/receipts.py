@@ -1,9 +1,10 @@
-"""Delivery-receipt correlation: SMSC message id -> the outbound message part it belongs to.
+"""The receipt-correlator seam: SMSC message id -> the outbound message part it belongs to.
 
-This replaces aiosmpplib's SimpleCorrelator for receipts, which scans every entry on each
-message: here each id is one Redis key with a TTL (receipts can come days later), so both
-remembering and looking up are O(1) and nothing grows without bound. The operations are
-staged on a pipeline the caller executes, so a batch of SMSC events costs one round trip.
+`ReceiptCorrelator` is what the SMPP intake needs; `RedisReceiptCorrelator` is the default.
+It replaces aiosmpplib's SimpleCorrelator, which scans every entry on each message: here each
+id is one Redis key with a TTL (receipts can come days later), so both remembering and looking
+up are O(1) and nothing grows without bound. The operations are staged on a pipeline the
+caller executes, so a batch of SMSC events costs one round trip.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import json
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmpplib import DeliverSm
 
+from gateway.store.keys import Keys
 from smpp.client import Accepted
 
 log = logging.getLogger("gateway.store.receipts")
+
+# A redis-py pipeline (single node or cluster): commands are queued, results come together.
+Pipeline = Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,25 +33,36 @@ class ReceiptTarget:
     parts: int
 
 
+class ReceiptCorrelator(Protocol):
+    def stage_remember(self, pipe: Pipeline, accepted: Accepted) -> None:
+        """Queue the correlation of a part the SMSC accepted."""
+
+    def stage_lookup(self, pipe: Pipeline, receipt: DeliverSm) -> None:
+        """Queue the lookup of the part a receipt is for; its result goes to `finish_lookup`."""
+
+    def finish_lookup(self, receipt: DeliverSm, raw: str | None) -> ReceiptTarget | None:
+        """The part the receipt is for, or None when unknown or expired."""
+
+
 class RedisReceiptCorrelator:
-    def __init__(self, key_prefix: str, ttl_seconds: int) -> None:
-        self._prefix = key_prefix
+    def __init__(self, keys: Keys, ttl_seconds: int) -> None:
+        self._keys = keys
         self._ttl = ttl_seconds
         self.outcomes: Counter[str] = Counter()
 
-    def stage_remember(self, pipe: Any, accepted: Accepted) -> None:
-        """Queue the correlation of an accepted part: `log_id` is the outbound id and
-        `extra_data` "part/parts", as the sender set them."""
+    def stage_remember(self, pipe: Pipeline, accepted: Accepted) -> None:
+        """`log_id` is the outbound id and `extra_data` "part/parts", as the sender set them."""
         submit = accepted.submit
         part, _, parts = submit.extra_data.partition("/")
         target = ReceiptTarget(submit.log_id, int(part or 1), int(parts or 1))
-        pipe.set(self._key(accepted.response.message_id), json.dumps(asdict(target)), ex=self._ttl)
+        key = self._keys.receipt(accepted.response.message_id)
+        pipe.set(key, json.dumps(asdict(target)), ex=self._ttl)
 
-    def stage_lookup(self, pipe: Any, receipt: DeliverSm) -> None:
-        pipe.getdel(self._key(_receipted_id(receipt)))
+    def stage_lookup(self, pipe: Pipeline, receipt: DeliverSm) -> None:
+        pipe.getdel(self._keys.receipt(_receipted_id(receipt)))
 
     def finish_lookup(self, receipt: DeliverSm, raw: str | None) -> ReceiptTarget | None:
-        """Match a receipt; unknown or expired ids are logged and ignored (None)."""
+        """Unknown or expired ids are logged and ignored."""
         stat = str(receipt.parse_receipt().get("stat", "UNKNOWN"))
         if raw is None:
             self.outcomes["unknown"] += 1
@@ -57,9 +73,6 @@ class RedisReceiptCorrelator:
         log.info("delivery receipt %s for outbound %s part %d/%d",
                  stat, target.outbound_id, target.part, target.parts)
         return target
-
-    def _key(self, message_id: str) -> str:
-        return f"{self._prefix}:receipt:{message_id}"
 
 
 def _receipted_id(receipt: DeliverSm) -> str:

@@ -1,14 +1,15 @@
-"""The registry seam: `Registry` (what flows and the CLI need) and `RedisRegistry`, the default.
+"""The embedded registry, the default behind the flows' one registry interface
+(`flows.ports.Registry`; `flows.memory_registry.MemoryRegistry` is the in-memory one for tests).
 
-The Redis registry keeps every record under the `{reg}` hash tag; a restore is one Lua script
-(checks, move, operation marker, audit record), so it is atomic and applied once per operation.
+Every record lives under the `{reg}` hash tag; a restore is one Lua script (checks, move,
+operation marker, audit record), so it is atomic and applied once per operation. Beyond the
+interface it loads fixtures (`registry load`) and shows records (`registry show`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from abc import ABC, abstractmethod
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,34 +31,7 @@ OPERATION_TTL_SECONDS = 30 * 86400
 INDEXES = ("people", "sims", "devices")
 
 
-class Registry(ABC):
-    @abstractmethod
-    async def sim(self, msisdn: str) -> SimRecord | None: ...
-
-    @abstractmethod
-    async def device(self, imei: str) -> DeviceRecord | None: ...
-
-    @abstractmethod
-    async def cartable_sims(self, national_id: str) -> list[str] | None: ...
-
-    @abstractmethod
-    async def restore_device(self, move: RestoreMove) -> MoveResult: ...
-
-    @abstractmethod
-    async def person(self, national_id: str) -> PersonRecord | None: ...
-
-    @abstractmethod
-    async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]: ...
-
-    @abstractmethod
-    async def load(self, fixture: Fixture) -> None:
-        """Replace the whole registry with `fixture`, atomically."""
-
-    @abstractmethod
-    async def show(self, kind: str, value: str) -> dict[str, Any] | None: ...
-
-
-class RedisRegistry(Registry):
+class RedisRegistry:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
+from gateway.errors import is_retryable
 from gateway.stopping import Stopping
 
 log = logging.getLogger("gateway.store.streams")
@@ -89,7 +90,8 @@ async def _in_order(
 
 
 async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | None:
-    """Call until Redis answers, backing off; None only when `stopping` is set first.
+    """Call until Redis answers, backing off; None only when `stopping` is set first. Only
+    retryable errors (`gateway.errors.is_retryable`) are tried again; the others propagate.
 
     The first call is always made, so what was just done (a reply the SMSC accepted) is
     acknowledged even when a stop or a hand-over came meanwhile; only the retries give way.
@@ -98,7 +100,9 @@ async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | 
     while True:
         try:
             return await call()
-        except (RedisError, OSError) as exc:
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
             if stopping.is_set():
                 return None
             log.warning("Redis unavailable (%s); retrying in %.2fs", type(exc).__name__, delay)

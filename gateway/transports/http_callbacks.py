@@ -12,12 +12,10 @@ stored through the `AggregatorBridge`, then the gateway's screen for that sessio
 for ``answer_budget_seconds``; when none comes in time the dialogue ends with a polite screen
 saying the answer follows by SMS (the worker carries on and replies by SMS).
 
-A request that is malformed gets 400 with a short reason; one that cannot be stored gets 503
-(the aggregator retries). Nothing is acknowledged before it is stored. Logs name the masked
-number, never the text.
-
-    Exception
-     └── StorageUnavailable   the bridge could not store (raised by bridges; retryable)
+A request that is malformed gets 400 with a short reason (`BadRequest`); one that cannot be
+stored gets 503 (a retryable error from the bridge, `StorageUnavailable`: the aggregator
+retries). Nothing is acknowledged before it is stored. Logs name the masked number, never the
+text. Errors are gateway/errors.py's.
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, Protocol
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from flows.normalize import mask_msisdn, parse_msisdn
+from gateway.errors import BadRequest, StorageUnavailable, is_retryable
 from gateway.messages import InboundMessage, OutboundMessage
 
 log = logging.getLogger("gateway.transports.http_callbacks")
@@ -47,31 +45,16 @@ _SHORTCODE: Final = re.compile(r"[A-Za-z0-9+]{1,20}", re.ASCII)
 PLAIN: Final = "text/plain"
 
 
-class StorageUnavailable(Exception):
-    """The bridge could not store the message durably. Retryable (HTTP 503)."""
-
-
-# What a bridge may raise when storage fails: its own error, or Redis' and the network's.
-STORAGE_ERRORS: Final = (StorageUnavailable, RedisError, OSError, TimeoutError)
-
-
 class AggregatorBridge(Protocol):
     async def store(self, message: InboundMessage) -> None:
-        """Store durably (the id is stable per hop: a repeat may be recognised); raise on failure."""
+        """Store durably (the id is stable per hop: a repeat may be recognised); a retryable
+        error (`StorageUnavailable`) when it could not."""
 
     async def store_once(self, message: InboundMessage, dedupe_key: str) -> bool:
         """Store durably unless ``dedupe_key`` was stored before; False for such a duplicate."""
 
     async def await_screen(self, session_id: str, timeout: float) -> OutboundMessage | None:
         """The gateway's next screen for a USSD session, or None when none comes in time."""
-
-
-class BadRequest(Exception):
-    """The request is malformed; the reason goes back to the aggregator (HTTP 400)."""
-
-
-class NotStored(Exception):
-    """The bridge failed to store; the aggregator is told to try again (HTTP 503)."""
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -125,7 +108,7 @@ def sms_message(fields: Mapping[str, object]) -> tuple[InboundMessage, str]:
     """The message and its dedupe key (the aggregator's id); BadRequest when malformed."""
     message_id = _field(fields, "id", _IDENTIFIER)
     message = InboundMessage(
-        id=f"http-sms:{message_id}", channel="sms", transport="smpp",
+        id=f"http-sms:{message_id}", channel="sms", transport="http",
         sender=_msisdn(_field(fields, "from")), recipient=_field(fields, "to", _SHORTCODE),
         text=_field(fields, "text", allow_empty=True),
     )  # fmt: skip
@@ -169,7 +152,7 @@ def _msisdn(value: str) -> str:
 
 
 def _answer_bad_requests(handler: Handler, *, plain: bool) -> Handler:
-    """400 with the reason for a BadRequest, 503 for NotStored; plain text or JSON."""
+    """400 with the reason for a BadRequest, 503 for StorageUnavailable; plain text or JSON."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
@@ -177,20 +160,24 @@ def _answer_bad_requests(handler: Handler, *, plain: bool) -> Handler:
         except BadRequest as exc:
             log.info("%s %s refused: %s", request.method, request.path, exc)
             return _error(400, str(exc), plain)
-        except NotStored:
+        except StorageUnavailable:
             return _error(503, "storage unavailable, try again later", plain)
 
     return guarded
 
 
 async def _store(storing: Awaitable[bool | None], message: InboundMessage) -> bool:
-    """False only for a duplicate; NotStored when the bridge could not store."""
+    """False only for a duplicate; StorageUnavailable when the bridge could not store."""
     try:
         return await storing is not False
-    except STORAGE_ERRORS as exc:
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
         log.error("%s from %s not stored: %s", message.channel, mask_msisdn(message.sender),
                   type(exc).__name__)
-        raise NotStored(str(exc)) from exc
+        if isinstance(exc, StorageUnavailable):
+            raise
+        raise StorageUnavailable(f"not stored: {type(exc).__name__}") from exc
 
 
 async def _await_screen(
@@ -201,7 +188,9 @@ async def _await_screen(
             return await bridge.await_screen(session_id, budget)
     except TimeoutError:
         return None
-    except STORAGE_ERRORS as exc:  # stored already: the worker answers by SMS
+    except Exception as exc:  # stored already: the worker answers by SMS
+        if not is_retryable(exc):
+            raise
         log.warning("screen for a USSD session not awaited: %s", type(exc).__name__)
         return None
 

@@ -21,11 +21,12 @@ from typing import Any
 
 from aiosmpplib import DeliverSm, SmppCommandStatus
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from flows.normalize import parse_msisdn
+from gateway.errors import FOREIGN_RETRYABLE
+from gateway.messages import InboundMessage, field_pairs, to_stream_fields
 from gateway.store.keys import Keys
-from gateway.store.receipts import RedisReceiptCorrelator
+from gateway.store.receipts import ReceiptCorrelator
 from gateway.store.scripts import load_script, queue_script
 from smpp import ussd, wire
 from smpp.client import Accepted, Delivered, SmscEvent
@@ -33,6 +34,7 @@ from smpp.client import Accepted, Delivered, SmscEvent
 log = logging.getLogger("gateway.transports.smpp_intake")
 
 DUPLICATE = 2  # store_mo.lua's answer for a PDU already stored
+_FIXED_ARGS = 6  # store_mo.lua's arguments before the field pairs
 OK = SmppCommandStatus.ESME_ROK
 TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
 NEVER = SmppCommandStatus.ESME_RX_P_APPN  # the same bytes can never be taken
@@ -49,7 +51,7 @@ def _fingerprint(sender: str, deliver: DeliverSm) -> str:
 
 class MoIntake:
     def __init__(
-        self, redis: Redis, keys: Keys, receipts: RedisReceiptCorrelator, parts_ttl_seconds: int,
+        self, redis: Redis, keys: Keys, receipts: ReceiptCorrelator, parts_ttl_seconds: int,
         duplicate_window_seconds: int, dialect: ussd.UssdDialect = ussd.SMPP34,
     ) -> None:
         self._redis = redis
@@ -70,8 +72,7 @@ class MoIntake:
                 staged.append(await self._stage(pipe, event, bind_id))
             try:
                 results = await pipe.execute(raise_on_error=False) if len(pipe) else []
-            except (RedisError, OSError) as exc:
-                # redis-py lets some socket errors through unwrapped, hence OSError too.
+            except FOREIGN_RETRYABLE as exc:
                 log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
                 return [TRY_LATER] * len(events)
         return self._statuses(events, staged, iter(results))
@@ -91,24 +92,30 @@ class MoIntake:
             log.warning("MO from a non-mobile sender ignored")
             return "ignored"
         try:
-            session = self._ussd_fields(sender, event)
+            message = self._message(sender, event)
         except ValueError as exc:
             log.warning("USSD input refused: %s", exc)
             return "unreadable"
-        window = 0 if session else self._duplicate_window  # USSD inputs repeat legitimately
-        args = [*self._mo_args(sender, deliver, "ussd" if session else "sms"), window, bind_id,
-                *session]
-        await queue_script(self._store, pipe, self._mo_keys(sender, deliver), args)
+        # USSD inputs repeat legitimately ("1" on two screens): no redelivery check for them.
+        window = self._duplicate_window if message.channel == "sms" else 0
+        await queue_script(self._store, pipe, self._mo_keys(sender, deliver),
+                           self._mo_args(message, deliver, window, bind_id))
         return "mo"
 
-    def _ussd_fields(self, sender: str, event: Delivered) -> list[str]:
-        """The stream fields of a USSD input ([] for an SMS); ValueError when unreadable."""
+    def _message(self, sender: str, event: Delivered) -> InboundMessage:
+        """The message this PDU carries (one part's text, for a concatenated SMS); ValueError
+        when its USSD TLVs cannot be read."""
+        deliver = event.deliver
+        common = {"transport": "smpp", "sender": sender, "recipient": deliver.destination.number,
+                  "text": deliver.short_message or deliver.message_payload, "received_at": time.time()}
         params = ussd.ussd_params(event.pdu)
         if params is None:
-            return []
+            return InboundMessage(channel="sms", **common)
         info = params.session_info.hex()
-        return ["transport", "smpp", "ussd_event", ussd.event_of(self._dialect, params.op),
-                "session_id", f"smpp:{sender}:{info}", "session_info", info]
+        return InboundMessage(
+            channel="ussd", ussd_event=ussd.event_of(self._dialect, params.op),
+            session_id=f"smpp:{sender}:{info}", session_info=info, **common,
+        )
 
     def _mo_keys(self, sender: str, deliver: DeliverSm) -> list[str]:
         ref, _part, _total = wire.concatenation(deliver)
@@ -117,15 +124,16 @@ class MoIntake:
         return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref),
                 self._keys.mo_seen(partition, _fingerprint(sender, deliver))]
 
-    def _mo_args(self, sender: str, deliver: DeliverSm, channel: str) -> list[object]:
+    def _mo_args(self, message: InboundMessage, deliver: DeliverSm, window: int, bind_id: str) -> list[object]:
+        """store_mo.lua's arguments: the part's place, then the entry as field pairs."""
         _ref, part, total = wire.concatenation(deliver)
-        text = deliver.short_message or deliver.message_payload
-        return [sender, deliver.destination.number, text, f"{time.time():.3f}", max(total, 1), part,
-                self._parts_ttl, channel]
+        fields = field_pairs(to_stream_fields(message))
+        text_at = _FIXED_ARGS + fields.index("text") + 2  # Lua counts from 1: the value after "text"
+        return [max(total, 1), part, self._parts_ttl, window, bind_id, text_at, *fields]
 
     def _statuses(self, events: list[SmscEvent], staged: list[str], results: Any) -> list[SmppCommandStatus]:
         statuses = []
-        for event, kind in zip(events, staged):
+        for event, kind in zip(events, staged, strict=True):
             if kind in ("refused", "unreadable", "ignored"):
                 statuses.append({"refused": TRY_LATER, "unreadable": NEVER, "ignored": OK}[kind])
                 continue

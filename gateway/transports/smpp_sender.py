@@ -16,6 +16,7 @@ from aiosmpplib import GenericNack, SmppMessage, SubmitSm
 from redis.asyncio import Redis
 
 from flows.normalize import mask_msisdn
+from gateway.errors import MessageRejected
 from gateway.messages import OutboundMessage
 from gateway.stopping import Stopping
 from gateway.store.keys import OUTBOUND_GROUP, Keys
@@ -29,10 +30,6 @@ log = logging.getLogger("gateway.transports.smpp_sender")
 
 RETRY_MIN_SECONDS = 0.05
 RETRY_MAX_SECONDS = 10.0
-
-
-class Rejected(Exception):
-    """The SMSC refused a part permanently. Not retryable."""
 
 
 class ReplySender:
@@ -64,7 +61,7 @@ class ReplySender:
         try:
             if not await self._send(message, stopping):
                 return  # stopping mid-send: the entry stays pending and is sent after a restart
-        except Rejected as exc:
+        except MessageRejected as exc:
             reason = str(exc)
             await retrying(lambda: self._dead_letter(message, fields["message"], reason), stopping)
         await retrying(lambda: self._done(stream, entry_id), stopping)
@@ -109,7 +106,7 @@ class ReplySender:
                 return True
             if outcome is Outcome.REJECTED:
                 assert response is not None
-                raise Rejected(response.command_status.name)
+                raise MessageRejected(response.command_status.name)
             if outcome is Outcome.THROTTLED:
                 self.throttled += 1
                 self._throttle.throttled()  # every sender slows down, not only this one

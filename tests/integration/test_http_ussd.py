@@ -194,7 +194,7 @@ async def test_sms_is_stored_once(
     again = await send()
     assert (again.status, await again.json()) == (200, {"status": "duplicate"})
     (message,) = await stored(redis_client)
-    assert (message.id, message.channel, message.transport) == ("http-sms:agg-42", "sms", "smpp")
+    assert (message.id, message.channel, message.transport) == ("http-sms:agg-42", "sms", "http")
     assert (message.sender, message.recipient, message.text) == (MSISDN, "7777", "۱")
 
 

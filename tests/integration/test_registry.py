@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 
 from devtools.demo import DEMO_REGISTRY
 from flows.password_hash import verify_password
-from gateway.store.fixtures import FixtureError, parse_fixture
+from gateway.errors import FixtureError
+from gateway.store.fixtures import parse_fixture
 from gateway.store.keys import Keys
 from gateway.store.registry import RedisRegistry
 

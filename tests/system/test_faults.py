@@ -22,7 +22,7 @@ from flows.catalog import default_catalog
 from gateway.app import Gateway
 from gateway.store.keys import INBOUND_GROUP, Keys
 from gateway.store.streams import CONSUMER
-from gateway.worker import LeaseLost
+from gateway.errors import LeaseLost
 from smpp.sim import SmscSimulator
 from tests.harness import (
     ALI,
