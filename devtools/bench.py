@@ -184,9 +184,9 @@ async def _echo_run(count: int) -> Run:
 
 
 async def bench(subscribers: int, out: TextIO) -> None:
-    with tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory:
-        with RedisServer(Path(directory)) as redis_server:
-            gateway, ussd = await _gateway_run(redis_server.url, subscribers)
+    with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
+          RedisServer(Path(directory)) as redis_server):
+        gateway, ussd = await _gateway_run(redis_server.url, subscribers)
     echo = await _echo_run(subscribers)
     _report(out, subscribers, gateway, echo, ussd)
 
@@ -199,7 +199,8 @@ def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run, ussd: Run) -
     line(f"gateway: {gateway.turns_per_second:8.1f} turns/s  {gateway.turns_per_second / 4:7.1f} dialogs/s  "
          f"p50 {gateway.percentile(50):6.1f} ms  p95 {gateway.percentile(95):6.1f} ms  "
          f"p99 {gateway.percentile(99):6.1f} ms")
-    line(f"echo ESME (aiosmpplib, stock correlator, same 2-part replies): {echo.turns_per_second:8.1f} turns/s  "
+    line("echo ESME (aiosmpplib, stock correlator, same 2-part replies): "
+         f"{echo.turns_per_second:8.1f} turns/s  "
          f"p50 {echo.percentile(50):6.1f} ms  p99 {echo.percentile(99):6.1f} ms")
     line(f"ratio gateway/echo: {gateway.turns_per_second / echo.turns_per_second:.2f}")
     within = sum(1 for latency in ussd.latencies if latency <= USSD_BUDGET_SECONDS) / len(ussd.latencies)

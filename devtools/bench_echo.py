@@ -16,7 +16,7 @@ SHORTCODE = "7777"
 REPLY = "پاسخ آزمایشی همتا با همان درازای پاسخ‌های درگاه، تا بخش پیامک هر دو آزمون یکسان باشد: " * 2
 
 
-class EchoHook(AbstractHook):
+class EchoHook(AbstractHook):  # type: ignore[misc]  # aiosmpplib ships no type information
     def __init__(self) -> None:
         self.esme: ESME | None = None
 

@@ -3,6 +3,7 @@ and a phone, all in this process. With `--script` it plays a conversation and pr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -33,10 +34,10 @@ def _redis_url() -> Iterator[str]:
     if os.environ.get("HAMTA_REDIS__URL"):
         yield os.environ["HAMTA_REDIS__URL"]
         return
-    with tempfile.TemporaryDirectory(prefix="hamta-demo-") as directory:
-        with RedisServer(Path(directory)) as server:
-            log.info("private redis-server started at %s", server.url)
-            yield server.url
+    with (tempfile.TemporaryDirectory(prefix="hamta-demo-") as directory,
+          RedisServer(Path(directory)) as server):
+        log.info("private redis-server started at %s", server.url)
+        yield server.url
 
 
 @contextlib.asynccontextmanager
@@ -67,4 +68,5 @@ async def demo(script: Path | None, out: TextIO, ussd: bool = False) -> None:
             if script is None:
                 await run_interactive(phone)
             else:
-                await run_script(phone, script.read_text(encoding="utf-8").splitlines())
+                lines = await asyncio.to_thread(script.read_text, encoding="utf-8")
+                await run_script(phone, lines.splitlines())

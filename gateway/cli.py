@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from gateway.logging_setup import configure_logging
 from gateway.errors import SettingsError, StartupFailed
+from gateway.logging_setup import configure_logging
 from gateway.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from gateway.store.registry import RedisRegistry
 
 log = logging.getLogger("gateway.cli")
 
@@ -144,14 +149,18 @@ def _registry_load(settings: Settings, args: argparse.Namespace) -> int:
 def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
     from flows.normalize import parse_imei, parse_msisdn, to_ascii_digits
 
-    parse = {"imei": parse_imei, "msisdn": parse_msisdn,
-             "national-id": lambda v: to_ascii_digits(v).strip()}[args.kind]
+    def national_id(text: str) -> str:
+        return to_ascii_digits(text).strip()
+
+    parsers: dict[str, Callable[[str], str | None]] = {
+        "imei": parse_imei, "msisdn": parse_msisdn, "national-id": national_id}
+    parse = parsers[args.kind]
     value = parse(args.value)
     if not value:
         print(f"hamta-gateway: {args.value!r} is not a valid {args.kind}", file=sys.stderr)
         return 1
 
-    async def show() -> dict[str, object] | None:
+    async def show() -> dict[str, Any] | None:
         async with _registry(settings) as registry:
             return await registry.show(args.kind, value)
 
@@ -170,22 +179,18 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _registry(settings: Settings):  # type: ignore[no-untyped-def]
-    from contextlib import asynccontextmanager
-
+@contextlib.asynccontextmanager
+async def _registry(settings: Settings) -> AsyncIterator[RedisRegistry]:
+    """The embedded registry on the configured Redis, closed after use."""
     from gateway.app import connect_redis
     from gateway.store.keys import Keys
     from gateway.store.registry import RedisRegistry
 
-    @asynccontextmanager
-    async def opened():  # type: ignore[no-untyped-def]
-        redis = connect_redis(settings)
-        try:
-            yield RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions))
-        finally:
-            await redis.aclose()
-
-    return opened()
+    redis = connect_redis(settings)
+    try:
+        yield RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions))
+    finally:
+        await redis.aclose()
 
 
 def _required_password(settings: Settings) -> str:

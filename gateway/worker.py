@@ -22,8 +22,8 @@ from gateway.errors import LeaseLost
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
 from gateway.stopping import Stopping
 from gateway.store.keys import INBOUND_GROUP, Keys
-from gateway.store.scripts import load_script
-from gateway.store.streams import Entry, consume, retrying
+from gateway.store.scripts import ScriptArg, load_script
+from gateway.store.streams import Entry, consume, entry_fields, retrying
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 
 log = logging.getLogger("gateway.worker")
@@ -72,7 +72,7 @@ class TurnWorker:
         entry_id, fields = entry
         stream = self._keys.inbound(partition)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(self._keys.dead_letters(), {**fields, "inbound_id": entry_id},
+            pipe.xadd(self._keys.dead_letters(), entry_fields({**fields, "inbound_id": entry_id}),
                       maxlen=100_000, approximate=True)
             pipe.xack(stream, INBOUND_GROUP, entry_id)
             pipe.xdel(stream, entry_id)
@@ -93,7 +93,8 @@ class TurnWorker:
         ]
         numbered = [field for i, reply in enumerate(outbound) for field in (
             reply.recipient, reply.model_copy(update={"id": f"{message.id}/{i}"}).model_dump_json())]
-        args = [self._owner, state, SUBSCRIBER_TTL_SECONDS, INBOUND_GROUP, message.id, *numbered]
+        args: list[ScriptArg] = [self._owner, state, SUBSCRIBER_TTL_SECONDS, INBOUND_GROUP, message.id,
+                                 *numbered]
         if not await self._commit(keys=keys, args=args):
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1

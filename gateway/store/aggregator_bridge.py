@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from gateway.errors import FOREIGN_RETRYABLE, StorageUnavailable
 from gateway.messages import InboundMessage, OutboundMessage, field_pairs, to_stream_fields
 from gateway.store.keys import Keys
-from gateway.store.scripts import load_script
+from gateway.store.scripts import ScriptArg, load_script
 
 SEEN_TTL_SECONDS = 86400
 
@@ -32,7 +32,7 @@ class RedisAggregatorBridge:
     async def store_once(self, message: InboundMessage, dedupe_key: str) -> bool:
         partition = self._keys.partition_of(message.sender)
         keys = [self._keys.inbound(partition), self._keys.http_seen(partition, dedupe_key)]
-        args = [SEEN_TTL_SECONDS, *field_pairs(to_stream_fields(message))]
+        args: list[ScriptArg] = [SEEN_TTL_SECONDS, *field_pairs(to_stream_fields(message))]
         try:
             return bool(await self._store(keys=keys, args=args))
         except FOREIGN_RETRYABLE as exc:

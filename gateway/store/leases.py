@@ -68,12 +68,13 @@ class PartitionLeases:
             for partition in mine:
                 key = self._keys.lease(partition)
                 await queue_script(self._renew, pipe, [key], [self.owner, self._lease_ms])
-            for partition in free if room > 0 else []:
+            asked = free if room > 0 else []
+            for partition in asked:
                 pipe.set(self._keys.lease(partition), self.owner, nx=True, px=self._lease_ms)
             results = await pipe.execute()
-        for partition, held in zip(mine, results):
+        for partition, held in zip(mine, results[:len(mine)], strict=True):
             self._keep(partition, bool(held), start_partition)
-        taken = [p for p, won in zip(free, results[len(mine):]) if won]
+        taken = [p for p, won in zip(asked, results[len(mine):], strict=True) if won]
         for partition in taken[:room]:
             self._start(partition, start_partition)
         for partition in taken[room:]:  # won more than our share in one go: give them back
@@ -138,8 +139,6 @@ class PartitionLeases:
             await asyncio.gather(*(self._hand_back(p, grace_seconds) for p in list(self._tasks)))
         except RedisError:
             log.warning("could not release leases; they expire by themselves")
-        try:
+        with contextlib.suppress(RedisError):
             await self._redis.zrem(self._keys.members(), self.owner)
-        except RedisError:
-            pass
         self._tasks.clear()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from flows.password_hash import hash_password
 from flows.ports import (
@@ -22,10 +24,12 @@ from flows.ports import (
     PersonRecord,
     RestoreMove,
     SimRecord,
+    SimStatus,
 )
 from gateway.store.fixtures import Fixture
 from gateway.store.keys import Keys
-from gateway.store.scripts import load_script
+from gateway.store.scripts import ScriptArg, load_script
+from gateway.store.streams import entry_fields
 
 OPERATION_TTL_SECONDS = 30 * 86400
 INDEXES = ("people", "sims", "devices")
@@ -39,13 +43,14 @@ class RedisRegistry:
         self._recover_password = load_script(redis, "recover_password.lua")
 
     async def sim(self, msisdn: str) -> SimRecord | None:
-        record = await self._redis.hgetall(self._keys.sim(msisdn))
+        record = _decoded(await self._redis.hgetall(self._keys.sim(msisdn)))
         if not record:
             return None
-        return SimRecord(msisdn=msisdn, owner=record["owner"], status=record["status"])
+        # Only `registry load` writes a SIM, and it validated the status.
+        return SimRecord(msisdn=msisdn, owner=record["owner"], status=cast(SimStatus, record["status"]))
 
     async def device(self, imei: str) -> DeviceRecord | None:
-        record = await self._redis.hgetall(self._keys.device(imei))
+        record = _decoded(await self._redis.hgetall(self._keys.device(imei)))
         return DeviceRecord(imei=imei, **record) if record else None
 
     async def cartable_sims(self, national_id: str) -> list[str] | None:
@@ -64,7 +69,7 @@ class RedisRegistry:
             k.device(move.imei), k.operation(move.operation_id), k.sim_devices(move.from_sim),
             target, k.audit(), k.sim(move.from_sim),
         ]
-        args = [
+        args: list[ScriptArg] = [
             move.imei, move.from_sim, move.registered_owner, move.to_sim, move.to_national_id,
             move.requester, move.message_id, OPERATION_TTL_SECONDS, move.operation_id,
         ]
@@ -84,9 +89,10 @@ class RedisRegistry:
         k, nid = self._keys, change.national_id
         keys = [k.person(nid), k.cartable(nid), k.operation(change.operation_id), k.audit(),
                 k.national_id_devices(nid)]
-        args = [nid, change.requester, "1" if change.add_requester else "0",
-                await asyncio.to_thread(hash_password, new_password), OPERATION_TTL_SECONDS, change.message_id,
-                change.operation_id]
+        password_hash = await asyncio.to_thread(hash_password, new_password)
+        args: list[ScriptArg] = [nid, change.requester, "1" if change.add_requester else "0",
+                                 password_hash, OPERATION_TTL_SECONDS, change.message_id,
+                                 change.operation_id]
         result, devices = await self._recover_password(keys=keys, args=args)
         return MoveResult(result), int(devices)
 
@@ -130,7 +136,8 @@ class RedisRegistry:
         for imei, device in fixture.devices.items():
             fields = device.model_dump(exclude={"imei"}, exclude_defaults=True)
             pipe.hset(k.device(imei), mapping=fields or {"model": ""})
-            home = k.national_id_devices(device.national_id) if device.national_id else k.sim_devices(device.sim)
+            home = (k.national_id_devices(device.national_id) if device.national_id
+                    else k.sim_devices(device.sim))
             pipe.sadd(home, imei)
             pipe.sadd(k.registry_index("devices"), imei)
 
@@ -176,5 +183,10 @@ class RedisRegistry:
         return shown
 
 
-def _audit(action: str, **fields: str) -> dict[str, str]:
-    return {"action": action, **fields}
+def _decoded(record: Mapping[Any, Any]) -> dict[str, str]:
+    """A hash as the gateway's client returns it (decode_responses=True: str keys and values)."""
+    return {str(name): str(value) for name, value in record.items()}
+
+
+def _audit(action: str, **fields: str) -> dict[FieldT, EncodableT]:
+    return entry_fields({"action": action, **fields})

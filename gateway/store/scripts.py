@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypeAlias
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterPipeline
 from redis.commands.core import AsyncScript
+
+# What a script's ARGV may carry (redis-py encodes each to a bulk string).
+ScriptArg: TypeAlias = str | int | float | bytes
 
 
 def load_script(redis: Redis, name: str) -> AsyncScript:
@@ -25,10 +28,12 @@ def load_script(redis: Redis, name: str) -> AsyncScript:
 
 
 async def queue_script(
-    script: AsyncScript, pipe: Any, keys: Sequence[str], args: Sequence[object]
+    script: AsyncScript, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]
 ) -> None:
     """Queue one call of `script` on `pipe`; its result comes with the pipeline's."""
     if isinstance(pipe, ClusterPipeline):
-        pipe.eval(script.script, len(keys), *keys, *args)
+        source = script.script
+        text = source if isinstance(source, str) else bytes(source).decode("utf-8")
+        pipe.eval(text, len(keys), *keys, *args)
     else:
         await script(keys=keys, args=args, client=pipe)

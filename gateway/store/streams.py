@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from gateway.errors import is_retryable
 from gateway.stopping import Stopping
@@ -24,6 +25,13 @@ log = logging.getLogger("gateway.store.streams")
 CONSUMER = "lease-holder"
 T = TypeVar("T")
 Entry = tuple[str, dict[str, str]]
+
+
+def entry_fields(fields: Mapping[str, str]) -> dict[FieldT, EncodableT]:
+    """A stream entry's fields as redis-py types them (any encodable; ours are all str)."""
+    typed: dict[FieldT, EncodableT] = {}
+    typed.update(fields.items())
+    return typed
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:

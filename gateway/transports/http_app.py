@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 ReadinessCheck = Callable[[], Awaitable[list[str]]]
-READINESS = web.AppKey("readiness", ReadinessCheck)
+READINESS: web.AppKey[ReadinessCheck] = web.AppKey("readiness")
 
 
 async def healthz(request: web.Request) -> web.Response:

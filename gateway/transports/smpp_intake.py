@@ -27,7 +27,7 @@ from gateway.errors import FOREIGN_RETRYABLE
 from gateway.messages import InboundMessage, field_pairs, to_stream_fields
 from gateway.store.keys import Keys
 from gateway.store.receipts import ReceiptCorrelator
-from gateway.store.scripts import load_script, queue_script
+from gateway.store.scripts import ScriptArg, load_script, queue_script
 from smpp import ussd, wire
 from smpp.client import Accepted, Delivered, SmscEvent
 
@@ -124,7 +124,9 @@ class MoIntake:
         return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref),
                 self._keys.mo_seen(partition, _fingerprint(sender, deliver))]
 
-    def _mo_args(self, message: InboundMessage, deliver: DeliverSm, window: int, bind_id: str) -> list[object]:
+    def _mo_args(
+        self, message: InboundMessage, deliver: DeliverSm, window: int, bind_id: str
+    ) -> list[ScriptArg]:
         """store_mo.lua's arguments: the part's place, then the entry as field pairs."""
         _ref, part, total = wire.concatenation(deliver)
         fields = field_pairs(to_stream_fields(message))

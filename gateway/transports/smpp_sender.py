@@ -3,7 +3,8 @@
 Each reply is sent part by part; a part is re-sent with backoff while the SMSC throttles it
 (ESME_RTHROTTLED, ESME_RMSGQFUL), answers a temporary error or does not answer, so throttling
 counts per PDU. Only when every part is accepted is the reply acknowledged; the SMPP client
-remembers each accepted part's SMSC message id for its delivery receipt. A permanent rejection moves it to the dead letters.
+remembers each accepted part's SMSC message id for its delivery receipt. A permanent rejection
+moves it to the dead letters.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ class ReplySender:
 
 
 def _backoff(attempt: int) -> float:
-    return min(RETRY_MIN_SECONDS * 2**attempt, RETRY_MAX_SECONDS)
+    # The exponent is capped: an SMSC may throttle for hours, and 2.0**1024 overflows.
+    return min(RETRY_MIN_SECONDS * 2.0 ** min(attempt, 16), RETRY_MAX_SECONDS)
 
 
 class ThrottleGate:

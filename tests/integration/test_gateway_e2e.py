@@ -94,7 +94,7 @@ async def test_wrong_inputs_wrong_code_and_cancel(redis_url: str) -> None:
 
 
 async def test_lockout(redis_url: str) -> None:
-    async with running_gateway(redis_url, service={"lockout_strikes": 2}) as (gateway, sim):
+    async with running_gateway(redis_url, service={"lockout_strikes": 2}) as (_gateway, sim):
         sara = Subscriber(sim, SARA_NEW)
         await sara.text(SARA_DEVICE)
         assert await sara.text("09131110005") == fa("mismatch", left=2)

@@ -133,7 +133,8 @@ async def test_later_hops_carry_the_newest_input(
     response = await http.post("/ussd", data={**FIRST_HOP, "text": text})
     assert await response.text() == "END Done."
     (message,) = await stored(redis_client)
-    assert (message.text, message.ussd_event, message.id) == (newest, "continue", f"http-ussd:ATUid_5b1c:{hop}")
+    expected = (newest, "continue", f"http-ussd:ATUid_5b1c:{hop}")
+    assert (message.text, message.ussd_event, message.id) == expected
 
 
 async def test_the_answer_waits_for_the_screen(
@@ -160,8 +161,10 @@ async def test_no_screen_within_the_budget_ends_politely(
     ("change", "reason"),
     [({"sessionId": None}, "missing field sessionId"), ({"serviceCode": None}, "missing field serviceCode"),
      ({"phoneNumber": None}, "missing field phoneNumber"), ({"text": None}, "missing field text"),
-     ({"phoneNumber": "02112345678"}, "not a mobile number"), ({"phoneNumber": "0912"}, "not a mobile number"),
-     ({"sessionId": "a b"}, "malformed field sessionId"), ({"serviceCode": "7777; DROP"}, "malformed field serviceCode"),
+     ({"phoneNumber": "02112345678"}, "not a mobile number"),
+     ({"phoneNumber": "0912"}, "not a mobile number"),
+     ({"sessionId": "a b"}, "malformed field sessionId"),
+     ({"serviceCode": "7777; DROP"}, "malformed field serviceCode"),
      ({"text": "1" * 1001}, "malformed field text")],
 )  # fmt: skip
 async def test_bad_ussd_requests_get_400_with_a_reason(
@@ -198,7 +201,9 @@ async def test_sms_is_stored_once(
     assert (message.sender, message.recipient, message.text) == (MSISDN, "7777", "۱")
 
 
-async def test_sms_with_a_numeric_json_id(http: TestClient[Any, Any], redis_client: redis.asyncio.Redis) -> None:
+async def test_sms_with_a_numeric_json_id(
+    http: TestClient[Any, Any], redis_client: redis.asyncio.Redis
+) -> None:
     response = await http.post("/sms/inbound", json={**SMS, "id": 9001})
     assert await response.json() == {"status": "accepted"}
     assert (await stored(redis_client))[0].id == "http-sms:9001"

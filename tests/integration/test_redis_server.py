@@ -74,7 +74,7 @@ def test_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_url_before_start(tmp_path: Path) -> None:
     with pytest.raises(RedisServerError, match="start"):
-        RedisServer(tmp_path).url
+        _ = RedisServer(tmp_path).url
 
 
 def test_start_twice_is_an_error(tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ from aiosmpplib import DeliverSm, PhoneNumber, SmppCommand, SmppCommandStatus
 from devtools.redis_server import RedisServer
 from flows.catalog import default_catalog
 from gateway.app import Gateway
+from gateway.errors import LeaseLost
 from gateway.store.keys import INBOUND_GROUP, Keys
 from gateway.store.streams import CONSUMER
-from gateway.errors import LeaseLost
 from smpp.sim import SmscSimulator
 from tests.harness import (
     ALI,

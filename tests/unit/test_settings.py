@@ -40,7 +40,9 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, variable: str, v
      ("HAMTA_SERVICE__USSD_CODE", "7777", "service.ussd_code (HAMTA_SERVICE__USSD_CODE)"),
      ("HAMTA_USSD__DIALECT", "nope", "ussd (HAMTA_USSD)")],
 )
-def test_a_bad_value_names_its_key(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str) -> None:
+def test_a_bad_value_names_its_key(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=__import__("re").escape(named)):
         load_settings()
