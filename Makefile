@@ -3,6 +3,7 @@
 #
 #   make venv    .venv with the package and its test extras (again only when pyproject.toml changes)
 #   make redis   make sure redis-server is installed (the project runs its own, never port 6379)
+#   make lint    mypy --strict and ruff, both configured in pyproject.toml (CI runs it)
 #   make test    the whole test suite (PYTEST_ARGS="-k normalize" to narrow it)
 #   make demo    SMSC simulator + gateway + subscriber console, all local
 #   make bench   the load benchmark
@@ -25,7 +26,7 @@ PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	done; true)
 endif
 
-.PHONY: venv redis test demo bench clean
+.PHONY: venv redis lint test demo bench clean
 
 venv: $(STAMP)
 
@@ -57,6 +58,10 @@ $(STAMP): pyproject.toml
 
 redis:
 	@bash scripts/ensure-redis.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: venv redis
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
