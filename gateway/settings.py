@@ -166,6 +166,7 @@ def config_path() -> Path:
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; `overrides` (section -> dict) win over everything."""
     try:
+        # Each section is a dict that pydantic validates; the model types them, not this call.
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from exc

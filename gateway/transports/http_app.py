@@ -4,9 +4,9 @@ further routes given, such as the aggregator callbacks of `gateway.transports.ht
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 ReadinessCheck = Callable[[], Awaitable[list[str]]]
 READINESS: web.AppKey[ReadinessCheck] = web.AppKey("readiness")
@@ -25,7 +25,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_http_app(
     readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = (),
-    middlewares: Iterable[Any] = (),
+    middlewares: Iterable[Middleware] = (),
 ) -> web.Application:
     app = web.Application(middlewares=list(middlewares))
     app[READINESS] = readiness

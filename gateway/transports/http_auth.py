@@ -8,13 +8,13 @@ from __future__ import annotations
 import hmac
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 PROTECTED = ("/ussd", "/sms/inbound")
 HEADER = "X-Hamta-Token"
 
 
-def token_middleware(token: str) -> web.middleware:  # type: ignore[valid-type]
+def token_middleware(token: str) -> Middleware:
     expected = token.encode("utf-8")
 
     @web.middleware
