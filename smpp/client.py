@@ -19,11 +19,8 @@ A vendor-specific command_status reads as ESME_RUNKNOWNERR (the real number is l
 request with a command id it does not handle gets generic_nack ESME_RINVCMDID. Only bytes that
 are not SMPP at all (`wire.PduFramingError`) drop the link.
 
-Errors, both retryable:
-
-    Exception
-     ├── SubmitFailed   a request got no response (timeout, or the link was lost)
-     └── BindRefused    the SMSC refused the bind or answered it with something else
+Errors: `SubmitFailed` (a request got no response) and `BindRefused`, both retryable; the
+tree of every SMPP error is drawn in `smpp.errors`.
 """
 
 from __future__ import annotations
@@ -54,12 +51,13 @@ from aiosmpplib import (
     UnbindResp,
 )
 
-from flows.normalize import mask_msisdn
 from smpp import wire
+from smpp.errors import BindRefused as BindRefused  # re-exported
+from smpp.errors import SubmitFailed as SubmitFailed  # re-exported
+from smpp.masking import mask_number
 from smpp.pacing import TokenBucket
 
 log = logging.getLogger("smpp.client")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +105,6 @@ class ClientConfig:
     reconnect_max_seconds: float = 30.0
     window: int = 10
     tps: float = 100.0
-
-
-class SubmitFailed(Exception):
-    """The submit_sm got no response (timeout or lost bind). Retryable."""
-
-
-class BindRefused(Exception):
-    """The SMSC answered the bind with an error status. Retryable after backoff."""
 
 
 LINK_ERRORS: Final = (
@@ -176,7 +166,7 @@ class SmppClient:
             await self._pause(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
-        base = self._config.reconnect_min_seconds * (2 ** min(failures, 16))
+        base = self._config.reconnect_min_seconds * (2.0 ** min(failures, 16))
         return min(base, self._config.reconnect_max_seconds) * random.uniform(0.5, 1.0)
 
     async def _pause(self, seconds: float) -> None:
@@ -318,7 +308,7 @@ class SmppClient:
             message = wire.decode(frame)
         except wire.UndecodablePdu as exc:
             log.warning("deliver_sm from %s (sequence %d) answered %s: %s",
-                        mask_msisdn(wire.source_address(frame.data)), frame.sequence,
+                        mask_number(wire.source_address(frame.data)), frame.sequence,
                         UNDECODABLE.name, exc)
             self._send(DeliverSmResp(frame.sequence, UNDECODABLE))
             return
