@@ -272,7 +272,7 @@ async def test_token_bucket_burst() -> None:
 
 @pytest.mark.parametrize(("rate", "burst"), [(0.0, 1.0), (-1.0, 1.0), (10.0, 0.5)])
 def test_token_bucket_rejects_nonsense(rate: float, burst: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rate must be > 0 and burst >= 1"):
         TokenBucket(rate, burst)
 
 
