@@ -7,8 +7,9 @@
   handler can store a whole batch in one round trip. Each deliver_sm is answered with the
   status the handler returns for it, only after the handler returned (so an MO is
   acknowledged after it is stored, or refused with ESME_RX_T_APPN); a deliver_sm that cannot
-  be decoded is answered `UNDECODABLE` and a failing handler `HANDLER_FAILED`, so neither
-  takes the link down. An accepted submit_sm is queued before the receipt that may follow it,
+  be decoded is answered `UNDECODABLE`, and every deliver_sm of a batch `HANDLER_FAILED` when
+  the handler fails or returns a status count that does not match, so none takes the link
+  down or is left unanswered. An accepted submit_sm is queued before the receipt that may follow it,
   so its correlation is always stored first;
 - submits with a window (maximum outstanding submit_sm) and a TPS limit, one PDU at a time per
   call, returning the SMSC's response; responses are matched by sequence number in a dict, so
@@ -19,11 +20,8 @@ A vendor-specific command_status reads as ESME_RUNKNOWNERR (the real number is l
 request with a command id it does not handle gets generic_nack ESME_RINVCMDID. Only bytes that
 are not SMPP at all (`wire.PduFramingError`) drop the link.
 
-Errors, both retryable:
-
-    Exception
-     ├── SubmitFailed   a request got no response (timeout, or the link was lost)
-     └── BindRefused    the SMSC refused the bind or answered it with something else
+Errors: `SubmitFailed` (a request got no response) and `BindRefused`, both retryable; the
+tree of every SMPP error is drawn in `smpp.errors`.
 """
 
 from __future__ import annotations
@@ -54,12 +52,13 @@ from aiosmpplib import (
     UnbindResp,
 )
 
-from flows.normalize import mask_msisdn
 from smpp import wire
+from smpp.errors import BindRefused as BindRefused  # re-exported
+from smpp.errors import SubmitFailed as SubmitFailed  # re-exported
+from smpp.masking import mask_number
 from smpp.pacing import TokenBucket
 
 log = logging.getLogger("smpp.client")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +106,6 @@ class ClientConfig:
     reconnect_max_seconds: float = 30.0
     window: int = 10
     tps: float = 100.0
-
-
-class SubmitFailed(Exception):
-    """The submit_sm got no response (timeout or lost bind). Retryable."""
-
-
-class BindRefused(Exception):
-    """The SMSC answered the bind with an error status. Retryable after backoff."""
 
 
 LINK_ERRORS: Final = (
@@ -176,7 +167,7 @@ class SmppClient:
             await self._pause(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
-        base = self._config.reconnect_min_seconds * (2 ** min(failures, 16))
+        base = self._config.reconnect_min_seconds * (2.0 ** min(failures, 16))
         return min(base, self._config.reconnect_max_seconds) * random.uniform(0.5, 1.0)
 
     async def _pause(self, seconds: float) -> None:
@@ -318,7 +309,7 @@ class SmppClient:
             message = wire.decode(frame)
         except wire.UndecodablePdu as exc:
             log.warning("deliver_sm from %s (sequence %d) answered %s: %s",
-                        mask_msisdn(wire.source_address(frame.data)), frame.sequence,
+                        mask_number(wire.source_address(frame.data)), frame.sequence,
                         UNDECODABLE.name, exc)
             self._send(DeliverSmResp(frame.sequence, UNDECODABLE))
             return
@@ -336,18 +327,24 @@ class SmppClient:
             batch = [item for item in batch if not _stale(item, self._writer)]
             if batch:
                 statuses = await self._handle([event for event, _, _ in batch])
-                for (event, sequence, writer), status in zip(batch, statuses):
+                for (event, sequence, writer), status in zip(batch, statuses, strict=True):
                     # On the connection it came on: a sequence number means nothing on another,
                     # and if that one closed meanwhile the SMSC sends it again anyway.
                     if isinstance(event, Delivered) and writer is not None and not writer.is_closing():
                         writer.write(DeliverSmResp(sequence, status).pdu())
 
     async def _handle(self, events: list[SmscEvent]) -> list[SmppCommandStatus]:
+        """One status per event, always: HANDLER_FAILED for all when the handler fails."""
         try:
-            return await self._on_events(events, f"{self._instance}:{self.binds}")
+            statuses = await self._on_events(events, f"{self._instance}:{self.binds}")
         except Exception:  # answered, so the SMSC retries; never a dead dispatcher
             log.exception("event handler failed; deliver_sm answered %s", HANDLER_FAILED.name)
             return [HANDLER_FAILED] * len(events)
+        if len(statuses) != len(events):  # no deliver_sm may be left unanswered
+            log.error("event handler returned %d statuses for %d events; deliver_sm answered %s",
+                      len(statuses), len(events), HANDLER_FAILED.name)
+            return [HANDLER_FAILED] * len(events)
+        return statuses
 
     def _send(self, message: SmppMessage) -> None:
         if self._writer is not None:

@@ -21,11 +21,9 @@ string (0 reads as empty) and fails on an ``its_session_info`` octet >= 0x80, bo
                           session_info=params.session_info)
     await client.submit(submit)                       # the TLVs go out exactly as built
 
-Errors (both ValueError, neither retryable: the same PDU never reads differently):
-
-    ValueError
-     ├── UssdTlvError     a ussd_service_op that is not one octet
-     └── UnknownUssdOp    an op code the dialect does not list for incoming PDUs
+Errors (in the tree of `smpp.errors`; both ValueError too, neither retryable: the same PDU
+never reads differently): `UssdTlvError` a ussd_service_op that is not one octet;
+`UnknownUssdOp` an op code the dialect does not list for incoming PDUs.
 """
 
 from __future__ import annotations
@@ -39,6 +37,8 @@ from aiosmpplib.protocol import DEFAULT_ENCODING
 from aiosmpplib.state import ITS_SESSION_INFO, USSD_SERVICE_OP
 
 from smpp import wire
+from smpp.errors import UnknownUssdOp as UnknownUssdOp  # re-exported
+from smpp.errors import UssdTlvError as UssdTlvError  # re-exported
 from smpp.segmentation import GSM, UCS2, is_gsm
 from smpp.submit import Addressing
 
@@ -58,18 +58,6 @@ USSN_CONFIRM: Final = 19
 # One screen: 182 GSM 7-bit characters (sent one septet per octet), or 160 octets of UCS-2.
 MAX_SCREEN_SEPTETS: Final = 182
 MAX_SCREEN_UCS2_OCTETS: Final = 160
-
-
-class UssdTlvError(ValueError):
-    """ussd_service_op is not a single octet. Not retryable."""
-
-
-class UnknownUssdOp(ValueError):
-    """The dialect lists no incoming meaning for this op code. Not retryable."""
-
-    def __init__(self, dialect: str, op: int) -> None:
-        super().__init__(f"ussd_service_op {op} means nothing in dialect {dialect!r}")
-        self.op = op
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +173,7 @@ def reply_tlvs(dialect: UssdDialect, end: bool, session_info: bytes) -> bytes:
 
 
 @dataclass
-class UssdSubmitSm(SubmitSm):
+class UssdSubmitSm(SubmitSm):  # type: ignore[misc]  # aiosmpplib ships no types: SubmitSm is Any
     """A submit_sm whose encoded TLVs ``ussd_tlvs`` go on the wire as they are."""
 
     ussd_tlvs: bytes = field(default=b"", repr=False)

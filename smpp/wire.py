@@ -4,9 +4,9 @@ Framing never fails on what a PDU *says*, only on what it *is*: the header is re
 numbers, so a vendor-specific command_status or an unknown command_id still gives a `Frame`
 (the peer answers it, the link stays up). aiosmpplib's own header parser raises on both.
 
-    ValueError
-     ├── PduFramingError   the bytes are not an SMPP PDU (length out of range): drop the link
-     └── UndecodablePdu    a well-framed PDU whose body cannot be read: answer it with an error
+Errors (in the tree of `smpp.errors`; both ValueError too, neither retryable):
+`PduFramingError` the bytes are not an SMPP PDU (length out of range): drop the link;
+`UndecodablePdu` a well-framed PDU whose body cannot be read: answer it with an error.
 
 Before a submit_sm/deliver_sm body is handed to aiosmpplib, the quirks it cannot read are
 smoothed over (`readable`): data_coding values from GSM 03.38's message-class and
@@ -21,7 +21,7 @@ import logging
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from aiosmpplib import SmppCommandStatus, SmppMessage, SubmitSm, SubmitSmResp
 from aiosmpplib.protocol import (
@@ -42,7 +42,13 @@ from aiosmpplib.state import (
     tag_data_type,
 )  # fmt: skip
 
+from smpp.errors import PduFramingError as PduFramingError  # re-exported
+from smpp.errors import UndecodablePdu as UndecodablePdu  # re-exported
+
 log = logging.getLogger("smpp.wire")
+
+# aiosmpplib ships no types, so to mypy this is Any; it names what a value is all the same.
+Status: TypeAlias = SmppCommandStatus
 
 MAX_PDU_LENGTH: Final = 64 * 1024
 UDHI: Final = 0x40
@@ -66,18 +72,6 @@ _KNOWN_CODINGS: Final = frozenset(coding.value for coding in SmppDataCoding)
 _TONS: Final = frozenset(ton.value for ton in TON)
 _NPIS: Final = frozenset(npi.value for npi in NPI)
 _INT_TLV_LENGTHS: Final = frozenset({1, 2, 4})
-
-
-class PduFramingError(ValueError):
-    """The peer sent bytes that are not an SMPP PDU; the connection must be dropped."""
-
-    def __init__(self, message: str, sequence: int) -> None:
-        super().__init__(message)
-        self.sequence = sequence
-
-
-class UndecodablePdu(ValueError):
-    """A framed PDU whose body aiosmpplib cannot read; the peer gets an error status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +135,8 @@ def status_of(code: int) -> SmppCommandStatus:
 def status_label(code: int) -> str:
     """For logs: the status name, or the real number of one `status_of` maps to unknown."""
     if code in SmppCommandStatus._value2member_map_:
-        return SmppCommandStatus(code).name
+        name: str = SmppCommandStatus(code).name
+        return name
     return f"0x{code:08x} (read as ESME_RUNKNOWNERR)"
 
 
@@ -164,7 +159,7 @@ def _decode(frame: Frame) -> SmppMessage:
         header = PduHeader(len(data), header.smpp_command, header.command_status, frame.sequence)
         message = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(data, header, DEFAULT_ENCODING)
         if textless:
-            message.short_message = ""  # type: ignore[attr-defined]
+            message.short_message = ""
         return message
     return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(frame.data, header)
 
@@ -198,7 +193,8 @@ def _submit_sm_resp(frame: Frame, header: PduHeader) -> SubmitSmResp:
 
 
 def response_class(command: SmppCommand) -> type[SmppMessage]:
-    return MESSAGE_TYPE_MAP[COMMAND_RESPONSE_MAP[command]]
+    response: type[SmppMessage] = MESSAGE_TYPE_MAP[COMMAND_RESPONSE_MAP[command]]
+    return response
 
 
 def concatenation(deliver: SubmitSm) -> tuple[int, int, int]:

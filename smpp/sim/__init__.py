@@ -9,9 +9,11 @@ gateway's runtime (tests/unit/test_layers.py checks).
     ussd.py      USSD dialogues as the network would run them
 """
 
-from smpp.sim.pdus import MtMessage, mask_number
-from smpp.sim.server import NoReceiverBound, SmscSimulator, run_simulator
-from smpp.sim.ussd import UssdDialogue, UssdScreen, UssdStateError
+from smpp.errors import NoReceiverBound, UssdStateError
+from smpp.masking import mask_number
+from smpp.sim.pdus import MtMessage
+from smpp.sim.server import SmscSimulator, run_simulator
+from smpp.sim.ussd import UssdDialogue, UssdScreen
 
 __all__ = [
     "MtMessage",

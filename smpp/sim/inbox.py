@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+from typing import TypeAlias
 
 from smpp.sim.pdus import MtMessage, Part
+
+Entry: TypeAlias = tuple[int, MtMessage]  # (arrival number, the MT)
 
 
 class MtInbox:
@@ -18,7 +21,7 @@ class MtInbox:
 
     def __init__(self) -> None:
         self._next = itertools.count()
-        self._by_destination: collections.defaultdict[str | None, collections.deque[tuple[int, MtMessage]]] = (
+        self._by_destination: collections.defaultdict[str | None, collections.deque[Entry]] = (
             collections.defaultdict(collections.deque)
         )
         self._arrived: collections.defaultdict[str | None, asyncio.Event] = (

@@ -161,9 +161,3 @@ def receipt(part: Part, stat: str) -> DeliverSm:
             OptionalParam(MESSAGE_STATE, MESSAGE_STATES.get(stat, MESSAGE_STATES["UNKNOWN"])),
         ],
     )
-
-
-def mask_number(number: str) -> str:
-    """Mask a phone number for logs: ``09121234567`` -> ``0912***4567``; short codes -> ``***``."""
-    digits = "".join(c for c in number if c.isdigit())
-    return f"{digits[:4]}***{digits[-4:]}" if len(digits) > 8 else "***"

@@ -22,8 +22,9 @@ Knobs for fault injection, all plain attributes:
 ``ignore_enquire_link`` how many of the next enquire_link to leave unanswered;
 ``received``          requests received so far, by command id (`wait_received` waits on it).
 
-Errors: ``NoReceiverBound`` (RuntimeError) when an MO has nobody to go to; ``TimeoutError``
-when an ESME does not answer in time; ``ConnectionError`` when its connection drops first.
+Errors: ``NoReceiverBound`` (in the tree of `smpp.errors`; a RuntimeError too) when an MO
+has nobody to go to; ``TimeoutError`` when an ESME does not answer in time;
+``ConnectionError`` when its connection drops first.
 Logs (logger ``smpp.sim.server``) name system_ids and masked numbers, never message text.
 """
 
@@ -49,13 +50,14 @@ from aiosmpplib import (
     EnquireLinkResp,
     GenericNack,
     SmppCommand,
-    SmppCommandStatus,
     SubmitSmResp,
     UnbindResp,
 )  # fmt: skip
 from aiosmpplib.protocol import MESSAGE_TYPE_MAP, SMPP_VERSION_3_4
 
 from smpp import wire
+from smpp.errors import NoReceiverBound
+from smpp.masking import mask_number
 from smpp.segmentation import encode_parts
 from smpp.sim.inbox import MtInbox, PartCollector
 from smpp.sim.pdus import (
@@ -63,7 +65,6 @@ from smpp.sim.pdus import (
     Part,
     complete,
     decode_submit,
-    mask_number,
     mo_part,
     raw_pdu,
     receipt,
@@ -71,13 +72,13 @@ from smpp.sim.pdus import (
 from smpp.sim.session import Session
 from smpp.sim.ussd import UssdCenter, UssdDialogue, UssdScreen, UssdStateError
 from smpp.ussd import SMPP34, UssdDialect
+from smpp.wire import Status
 
 __all__ = ["MtMessage", "NoReceiverBound", "SmscSimulator", "UssdDialogue", "UssdScreen",
            "UssdStateError", "mask_number", "run_simulator", "serve_forever"]  # fmt: skip
 
 log = logging.getLogger("smpp.sim.server")
 
-Status = SmppCommandStatus
 BINDS: Final[frozenset[SmppCommand]] = frozenset(
     {SmppCommand.BIND_TRANSCEIVER, SmppCommand.BIND_RECEIVER, SmppCommand.BIND_TRANSMITTER}
 )
@@ -88,10 +89,6 @@ BIND_RESPONSES: Final[dict[SmppCommand, type[BindTransceiverResp]]] = {
 }
 RECEIVES: Final[frozenset[SmppCommand]] = BINDS - {SmppCommand.BIND_TRANSMITTER}
 TRANSMITS: Final[frozenset[SmppCommand]] = BINDS - {SmppCommand.BIND_RECEIVER}
-
-
-class NoReceiverBound(RuntimeError):
-    """No ESME is bound as receiver or transceiver to take a deliver_sm."""
 
 
 Handler = Callable[[Session, wire.Frame], Awaitable[None]]

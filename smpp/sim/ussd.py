@@ -15,8 +15,9 @@ op shows it and ends the dialogue. Refused (``refusal_status``, ESME_RSUBMITFAIL
 a screen for no live dialogue, or a second screen before the subscriber answered the first;
 one that does not fit a screen gets ESME_RINVMSGLEN, an unknown op ESME_RINVOPTPARAMVAL.
 
-Errors: ``UssdStateError`` (RuntimeError) when the subscriber acts out of turn (answers no
-screen, or acts on an ended dialogue); TimeoutError/ConnectionError as for any deliver_sm.
+Errors: ``UssdStateError`` (in the tree of `smpp.errors`; a RuntimeError too) when the
+subscriber acts out of turn (answers no screen, or acts on an ended dialogue);
+TimeoutError/ConnectionError as for any deliver_sm.
 """
 
 from __future__ import annotations
@@ -30,33 +31,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from aiosmpplib import NPI, TON, SmppCommand, SmppCommandStatus
+from aiosmpplib import NPI, TON, SmppCommand
 
 from smpp import wire
+from smpp.errors import UssdStateError as UssdStateError  # re-exported
+from smpp.errors import UssdTlvError
+from smpp.masking import mask_number
 from smpp.segmentation import decode_text
-from smpp.sim.pdus import mask_number, raw_pdu
+from smpp.sim.pdus import raw_pdu
 from smpp.ussd import (
     InboundEvent,
     UssdDialect,
-    UssdTlvError,
     encode_screen,
     inbound_op,
     screen_ends,
     ussd_params,
     ussd_tlvs,
 )  # fmt: skip
+from smpp.wire import Status
 
 log = logging.getLogger("smpp.sim.server")
 
-Status = SmppCommandStatus
 SendDeliver = Callable[[bytes, float], Awaitable[wire.Frame]]
 State = Literal["network", "user", "ended"]  # whose turn it is
 EndedBy = Literal["", "gateway", "user", "network", "refused"]
 TIMEOUT: Final = 5.0
-
-
-class UssdStateError(RuntimeError):
-    """The subscriber acted out of turn: no screen to answer, or the dialogue has ended."""
 
 
 @dataclass(frozen=True, slots=True)

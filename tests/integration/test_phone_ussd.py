@@ -31,7 +31,9 @@ def menu(inbound: Inbound) -> Answer | None:
     return ANSWERS.get(inbound.text, Answer("Wrong code.", end=True))
 
 
-async def play(dialect: UssdDialect, lines: list[str], screen_timeout: float = 5.0) -> tuple[str, SmscSimulator, UssdEsme]:
+async def play(
+    dialect: UssdDialect, lines: list[str], screen_timeout: float = 5.0
+) -> tuple[str, SmscSimulator, UssdEsme]:
     out = io.StringIO()
     async with SmscSimulator(ussd_dialect=dialect) as sim:
         esme = await UssdEsme.bound(sim.port)
@@ -78,7 +80,7 @@ async def test_after_the_end_only_a_dial_opens_a_dialogue() -> None:
 
 
 async def test_abort_hangs_up_and_the_smsc_says_so() -> None:
-    transcript, sim, esme = await play(EXAMPLE_VENDOR_RELEASE, ["/dial", "/abort", "1"])
+    transcript, _sim, esme = await play(EXAMPLE_VENDOR_RELEASE, ["/dial", "/abort", "1"])
     assert "[09361110003] (hung up)" in transcript
     assert [inbound.params.op for inbound in esme.seen if inbound.params] == [1, 32]
     assert transcript.splitlines()[-1] == "   (no USSD dialogue: dial *7777# or /dial first)"

@@ -272,7 +272,7 @@ async def test_token_bucket_burst() -> None:
 
 @pytest.mark.parametrize(("rate", "burst"), [(0.0, 1.0), (-1.0, 1.0), (10.0, 0.5)])
 def test_token_bucket_rejects_nonsense(rate: float, burst: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rate must be > 0 and burst >= 1"):
         TokenBucket(rate, burst)
 
 
@@ -297,6 +297,37 @@ async def test_failing_deliver_handler_is_answered_and_keeps_the_link(
     recorder.fail = None
     assert await sim.send_mo(PHONE, SHORTCODE, "y") == [Status.ESME_ROK]
     assert client.binds == 1
+
+
+class Miscounting:
+    """A handler that returns ``off_by`` statuses more (or fewer) than it was given events."""
+
+    def __init__(self, off_by: int) -> None:
+        self.off_by = off_by
+        self.events = 0
+
+    async def on_events(self, events: list[SmscEvent], bind_id: str) -> list[Status]:
+        self.events += len(events)
+        return [Status.ESME_ROK] * max(len(events) + self.off_by, 0)
+
+
+@pytest.mark.parametrize("off_by", [-1, 1])
+async def test_a_miscounting_handler_gets_every_deliver_sm_answered_handler_failed(
+    sim: SmscSimulator, caplog: pytest.LogCaptureFixture, off_by: int
+) -> None:
+    handler = Miscounting(off_by)
+    smpp = SmppClient(config(sim.port), handler.on_events)
+    async with running(smpp):
+        await asyncio.wait_for(smpp.wait_bound(), TIMEOUT)
+        # two parts: whether they come in one batch or two, none is left unanswered
+        assert await sim.send_mo(PHONE, SHORTCODE, "x" * 200) == [HANDLER_FAILED] * 2
+        assert handler.events == 2
+        errors = [r.getMessage() for r in caplog.records
+                  if r.name == "smpp.client" and r.levelname == "ERROR"]
+        assert errors and all("deliver_sm answered ESME_RX_T_APPN" in m for m in errors)
+        handler.off_by = 0  # the dispatcher is still alive, on the same bind
+        assert await sim.send_mo(PHONE, SHORTCODE, "y") == [Status.ESME_ROK]
+        assert smpp.binds == 1
 
 
 @pytest.mark.parametrize(
@@ -331,7 +362,7 @@ async def test_undecodable_deliver_is_answered_and_logged_masked(
     assert response.status is UNDECODABLE
     assert recorder.mo.empty()
     messages = [r.getMessage() for r in caplog.records if r.name == "smpp.client"]
-    assert any("0912***0001" in m for m in messages)
+    assert any("9891***0001" in m for m in messages)  # masked as it came on the wire
     assert not any(PHONE in m for m in messages)
     assert await sim.send_mo(PHONE, SHORTCODE, "still bound") == [Status.ESME_ROK]
 

@@ -114,20 +114,20 @@ def test_surrogates_count_as_two_units() -> None:
 
 def test_forced_data_coding() -> None:
     assert encode_parts("Hi", 0, data_coding=8) == (8, ["Hi".encode("utf-16-be")])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"outside the GSM 03\.38 alphabet"):
         encode_parts("سلام", 0, data_coding=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="data_coding must be 0 or 8, got 3"):
         encode_parts("Hi", 0, data_coding=3)
 
 
 @pytest.mark.parametrize("ref", [-1, 256])
 def test_ref_must_fit_one_octet(ref: int) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"concatenation ref must be 0\.\.255"):
         encode_parts("Hi", ref)
 
 
 def test_too_many_parts_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="text needs 256 parts, at most 255 allowed"):
         encode_parts("a" * 153 * 256, 0)
 
 
@@ -146,9 +146,9 @@ def test_decode_udh(payload: bytes, concat: Concat | None, body: bytes) -> None:
 
 
 def test_decode_udh_rejects_truncated_header() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="UDH length 5 exceeds payload of 3 octets"):
         decode_udh(bytes.fromhex("050003"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty payload has no user data header"):
         decode_udh(b"")
 
 

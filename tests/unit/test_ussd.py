@@ -102,9 +102,10 @@ def test_not_a_screen_op_code(dialect: UssdDialect, op: int) -> None:
 
 @pytest.mark.parametrize(
     "fields",
-    [dict(begin_ops=(1,), continue_ops=(1,)), dict(begin_ops=(), continue_ops=(18,)),
-     dict(begin_ops=(1,), continue_ops=(18,), continue_op=17), dict(begin_ops=(256,), continue_ops=(18,)),
-     dict(begin_ops=(1,), continue_ops=(18,), abort_ops=(33,), timeout_ops=(33,))],
+    [{"begin_ops": (1,), "continue_ops": (1,)}, {"begin_ops": (), "continue_ops": (18,)},
+     {"begin_ops": (1,), "continue_ops": (18,), "continue_op": 17},
+     {"begin_ops": (256,), "continue_ops": (18,)},
+     {"begin_ops": (1,), "continue_ops": (18,), "abort_ops": (33,), "timeout_ops": (33,)}],
 )  # fmt: skip
 def test_a_contradictory_dialect_is_refused(fields: dict[str, object]) -> None:
     table = {"abort_ops": (), "timeout_ops": (), "continue_op": 2, "end_op": 17, **fields}
@@ -146,7 +147,7 @@ def test_an_op_code_not_one_octet_is_an_error(value: bytes) -> None:
 
 
 def test_a_cut_tlv_is_a_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="TLV 0x1383 cut short"):
         ussd_params(deliver_pdu(ussd_tlvs(1, INFO))[:-1])
 
 

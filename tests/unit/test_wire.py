@@ -21,7 +21,8 @@ from aiosmpplib import (
 )
 from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
-from smpp import wire
+from smpp import client, errors, sim, ussd, wire
+from smpp.masking import mask_number
 from smpp.segmentation import concat_udh
 
 Status = SmppCommandStatus
@@ -279,3 +280,45 @@ def test_raw_fields() -> None:
     assert wire.short_message_bytes(pdu) == b"raw bytes"
     assert wire.source_address(pdu) == PHONE
     assert wire.source_address(pdu[:20]) == ""
+
+
+# -- the SMPP layer's one error tree (smpp.errors) ------------------------------------------
+
+# class, retryable, its second builtin base (callers catching that keep working), old home
+ERROR_TREE = [
+    (errors.SubmitFailed, True, None, client),
+    (errors.BindRefused, True, None, client),
+    (errors.PduFramingError, False, ValueError, wire),
+    (errors.UndecodablePdu, False, ValueError, wire),
+    (errors.UssdTlvError, False, ValueError, ussd),
+    (errors.UnknownUssdOp, False, ValueError, ussd),
+    (errors.NoReceiverBound, False, RuntimeError, sim),
+    (errors.UssdStateError, False, RuntimeError, sim),
+]
+
+
+@pytest.mark.parametrize(("error", "retryable", "base", "home"), ERROR_TREE)
+def test_every_smpp_error_is_in_the_one_tree(
+    error: type[errors.SmppError], retryable: bool, base: type[Exception] | None, home: object
+) -> None:
+    assert issubclass(error, errors.SmppError)
+    assert error.retryable is retryable
+    assert base is None or issubclass(error, base)
+    assert getattr(home, error.__name__) is error  # the old import still works, same class
+    assert error.__doc__ and error.__name__ in (errors.__doc__ or "")
+
+
+def test_the_tree_lists_every_error_of_the_module() -> None:
+    defined = {value for value in vars(errors).values()
+               if isinstance(value, type) and issubclass(value, errors.SmppError)}
+    assert defined == {errors.SmppError} | {error for error, *_ in ERROR_TREE}
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [(PHONE, "9891***0001"), ("+98 912 111 0001", "9891***0001"), ("09121110001", "0912***0001"),
+     (SHORTCODE, "***"), ("", "***")],
+)
+def test_numbers_are_masked_for_logs(number: str, masked: str) -> None:
+    assert mask_number(number) == masked
+    assert sim.mask_number is mask_number  # the simulator's is the same helper
