@@ -13,7 +13,7 @@ from flows.catalog import Catalog, default_catalog
 from flows.dialog_types import Channel, FlowConfig, Reply, Turn
 from flows.normalize import normalize_text, to_ascii_digits
 from flows.password import PasswordFlow
-from flows.ports import RegistryPort
+from flows.ports import Registry
 from flows.restore import RestoreFlow
 from flows.session import Session, Subscriber
 
@@ -27,7 +27,10 @@ MENU_HELP_WORDS = {"3"} | HELP_WORDS
 
 
 class Flow(Protocol):
-    name: str
+    """What the dialog needs of a flow; `MachineFlow` subclasses satisfy it."""
+
+    @property
+    def name(self) -> str: ...
 
     async def start(self, turn: Turn, first_input: str | None = None) -> None: ...
 
@@ -40,7 +43,7 @@ class Flow(Protocol):
 
 class Dialog:
     def __init__(
-        self, registry: RegistryPort, config: FlowConfig, catalog: Catalog | None = None
+        self, registry: Registry, config: FlowConfig, catalog: Catalog | None = None
     ) -> None:
         self._config = config
         self._catalog = catalog or default_catalog()

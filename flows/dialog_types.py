@@ -60,4 +60,4 @@ class Turn:
     def end_session(self, key: str | None = None, **params: object) -> None:
         self.subscriber.session = None
         if key:
-            self.say(key, **params)
+            self.say(key, "reply", **params)

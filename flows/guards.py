@@ -11,7 +11,7 @@ def invalid_input(turn: Turn, key: str, **params: object) -> None:
     if turn.session.invalid_inputs >= turn.config.max_invalid_inputs:
         turn.end_session("too_many_invalid")
     else:
-        turn.say(key, **params)
+        turn.say(key, "reply", **params)
 
 
 def strike(turn: Turn) -> bool:

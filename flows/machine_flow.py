@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, ClassVar
+from typing import ClassVar, Literal, TypedDict
 
 from transitions import Machine
 
 from flows.confirmation import send_code
 from flows.dialog_types import Turn
-from flows.ports import RegistryPort
+from flows.ports import Registry
 from flows.restore_rules import requester_owner
 from flows.session import Session
 
 Handler = Callable[[Turn, "Position"], Awaitable[None]]
+
+
+class Transition(TypedDict):
+    """One row of a flow's transition table, as `transitions.Machine` takes it."""
+
+    trigger: str
+    source: Enum | Literal["*"]
+    dest: Enum
 
 
 class Position:
@@ -34,11 +42,11 @@ class Position:
 class MachineFlow:
     name: ClassVar[str]
     States: ClassVar[type[Enum]]
-    TRANSITIONS: ClassVar[list[dict[str, Any]]]
+    TRANSITIONS: ClassVar[tuple[Transition, ...]]
     CODE_STATE: ClassVar[Enum]  # the state that waits for the confirmation code
     CODE_TEXT: ClassVar[str]  # the catalog key of the code's SMS
 
-    def __init__(self, registry: RegistryPort) -> None:
+    def __init__(self, registry: Registry) -> None:
         self._registry = registry
         first = next(iter(self.States))
         self._first = first

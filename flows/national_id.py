@@ -28,7 +28,7 @@ _MIN_TYPED_LENGTH: Final = 8
 
 def national_id_check_digit(first_nine: str) -> int:
     """The check digit for the first nine ASCII digits of a national ID."""
-    total = sum(int(char) * weight for char, weight in zip(first_nine, range(10, 1, -1)))
+    total = sum(int(char) * weight for char, weight in zip(first_nine, range(10, 1, -1), strict=True))
     remainder = total % 11
     return remainder if remainder < 2 else 11 - remainder
 

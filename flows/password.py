@@ -37,7 +37,8 @@ def password_from_seed(seed: str) -> str:
     """The operation's new password, drawn from its random seed: a turn run again (its commit
     was lost) texts the very password the registry already holds, and no late process can
     replace it with another. Unbiased: bytes past the alphabet's last whole multiple are skipped."""
-    alphabet, chosen, counter = PASSWORD_ALPHABET, [], 0
+    alphabet, counter = PASSWORD_ALPHABET, 0
+    chosen: list[str] = []
     limit = 256 - 256 % len(alphabet)
     while len(chosen) < PASSWORD_LENGTH:
         block = hmac.new(bytes.fromhex(seed), counter.to_bytes(4, "big"), hashlib.sha256).digest()
@@ -66,13 +67,13 @@ class PasswordState(Enum):
 class PasswordFlow(MachineFlow):
     name = FLOW
     States = PasswordState
-    TRANSITIONS = [
+    TRANSITIONS = (
         {"trigger": "national_id_given", "source": PasswordState.ASK_NATIONAL_ID,
          "dest": PasswordState.ASK_BIRTH_DATE},
         {"trigger": "rules_passed", "source": PasswordState.ASK_BIRTH_DATE,
          "dest": PasswordState.ASK_PASSWORD_CODE},
         {"trigger": "start_over", "source": "*", "dest": PasswordState.ASK_NATIONAL_ID},
-    ]
+    )
     CODE_STATE = PasswordState.ASK_PASSWORD_CODE
     CODE_TEXT = "code_password"
 

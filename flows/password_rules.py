@@ -8,7 +8,7 @@ from enum import StrEnum
 import jdatetime
 
 from flows.birth_date import format_jalali
-from flows.ports import RegistryPort
+from flows.ports import Registry
 
 
 class PasswordVerdict(StrEnum):
@@ -25,7 +25,7 @@ class PasswordDecision:
 
 
 async def decide_password(
-    registry: RegistryPort, requester: str, requester_owner: str, national_id: str,
+    registry: Registry, requester: str, requester_owner: str, national_id: str,
     birth_date: jdatetime.date,
 ) -> PasswordDecision:
     person = await registry.person(national_id)
@@ -44,7 +44,7 @@ async def decide_password(
     return PasswordDecision(PasswordVerdict.ADD_AND_RESET)
 
 
-async def _usable(registry: RegistryPort, msisdn: str, national_id: str) -> bool:
+async def _usable(registry: Registry, msisdn: str, national_id: str) -> bool:
     """Active and still owned by the cartable's person."""
     sim = await registry.sim(msisdn)
     return sim is not None and sim.status == "active" and sim.owner == national_id

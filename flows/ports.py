@@ -1,6 +1,6 @@
 """What the flows need from the registry, as records and a Protocol (no storage here).
 
-The gateway's registry implementations satisfy `RegistryPort`; flows never import them.
+The gateway's registry implementations satisfy `Registry`; flows never import them.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ class MoveResult(StrEnum):
     CONFLICT = "conflict"
 
 
-class RegistryPort(Protocol):
+class Registry(Protocol):
+    """The registry seam: lookups, and the two changes a flow confirms (each atomic)."""
+
     async def sim(self, msisdn: str) -> SimRecord | None: ...
 
     async def device(self, imei: str) -> DeviceRecord | None: ...
@@ -82,14 +84,19 @@ class RegistryPort(Protocol):
         ...
 
     async def restore_device(self, move: RestoreMove) -> MoveResult:
-        """Apply `move` atomically, once per `move.operation_id`."""
+        """Apply `move` atomically, once per `move.operation_id` (ALREADY_APPLIED after).
+        CONFLICT when the device is no longer on `from_sim` for `registered_owner`, or that SIM
+        is active and owned by `registered_owner` again (the device is attached after all)."""
         ...
 
-    async def person(self, national_id: str) -> PersonRecord | None: ...
+    async def person(self, national_id: str) -> PersonRecord | None:
+        """The person, their cartable's SIMs sorted; None for an unknown national ID."""
+        ...
 
     async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]:
         """Add the requester's SIM if asked and set the new password (hashed by the registry),
-        atomically, once per operation; returns the outcome and the cartable's device count.
+        atomically, once per operation; returns the outcome and the cartable's device count
+        (CONFLICT and 0 when the person has no national-ID cartable).
         Run again for the same operation it changes nothing (the flow derives the password
         from the operation, so a retried turn texts the same one)."""
         ...

@@ -37,11 +37,11 @@ VERDICT_TEXT = {
 class RestoreFlow(MachineFlow):
     name = FLOW
     States = RestoreState
-    TRANSITIONS = [
+    TRANSITIONS = (
         {"trigger": "imei_given", "source": RestoreState.ASK_IMEI, "dest": RestoreState.ASK_OLD_NUMBER},
         {"trigger": "rules_passed", "source": RestoreState.ASK_OLD_NUMBER, "dest": RestoreState.ASK_CODE},
         {"trigger": "start_over", "source": "*", "dest": RestoreState.ASK_IMEI},
-    ]
+    )
     CODE_STATE = RestoreState.ASK_CODE
     CODE_TEXT = "code_restore"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flows.ports import DeviceRecord, RegistryPort, RestoreMove, SimRecord
+from flows.ports import DeviceRecord, Registry, RestoreMove, SimRecord
 
 
 class Verdict(StrEnum):
@@ -26,7 +26,7 @@ class Decision:
     move: RestoreMove | None = None
 
 
-async def requester_owner(registry: RegistryPort, msisdn: str) -> str | None:
+async def requester_owner(registry: Registry, msisdn: str) -> str | None:
     """Step 1: the requester's SIM must be active with a known owner; returns that owner."""
     sim = await registry.sim(msisdn)
     if sim is None or sim.status != "active" or not sim.owner:
@@ -34,7 +34,7 @@ async def requester_owner(registry: RegistryPort, msisdn: str) -> str | None:
     return sim.owner
 
 
-async def decide(registry: RegistryPort, requester: str, owner: str, imei: str, old: str) -> Decision:
+async def decide(registry: Registry, requester: str, owner: str, imei: str, old: str) -> Decision:
     """Steps 2-6 for requester M (owned by `owner`) asking to restore `imei` from `old`."""
     device = await registry.device(imei)
     if device is None:
@@ -46,7 +46,7 @@ async def decide(registry: RegistryPort, requester: str, owner: str, imei: str, 
 
 
 async def _decide_sim_cartable(
-    registry: RegistryPort, requester: str, owner: str, device: DeviceRecord, old: str
+    registry: Registry, requester: str, owner: str, device: DeviceRecord, old: str
 ) -> Decision:
     if device.sim != old:
         return Decision(Verdict.MISMATCH)
@@ -65,7 +65,7 @@ def _still_attached(home: SimRecord | None, device: DeviceRecord) -> bool:
     return home is not None and home.status == "active" and home.owner == device.registered_owner
 
 
-async def _move(registry: RegistryPort, requester: str, owner: str, device: DeviceRecord) -> RestoreMove:
+async def _move(registry: Registry, requester: str, owner: str, device: DeviceRecord) -> RestoreMove:
     cartable = await registry.cartable_sims(owner)
     into_national_id = cartable is not None and requester in cartable
     return RestoreMove(

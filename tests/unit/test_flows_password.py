@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from flows.dialog_types import Reply
+from flows.memory_registry import MemoryRegistry
 from flows.password_hash import verify_password
+from flows.ports import PasswordChange
 from tests.harness import (
     ALI,
     ALI_ID,
@@ -16,7 +19,7 @@ from tests.harness import (
     TRANSFERRED_ID,
     TRANSFERRED_NEW,
 )
-from tests.unit.test_flows_restore import CODE, chat
+from tests.unit.test_flows_restore import CODE, Chat, chat
 
 TABLE = [
     ("requester already usable: new password only", ALI,
@@ -57,13 +60,17 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("title", "msisdn", "turns"), TABLE, ids=[row[0] for row in TABLE])
-async def test_password_dialog(registry, title: str, msisdn: str, turns) -> None:  # type: ignore[no-untyped-def]
+async def test_password_dialog(
+    registry: MemoryRegistry, title: str, msisdn: str, turns: list[tuple[str, list[str]]]
+) -> None:
     talk = chat(registry, msisdn)
     for text, expected in turns:
         assert await talk.say(text) == expected, f"after {text!r} in {talk.seen}"
 
 
-async def _recover(registry, msisdn: str, national_id: str, birth: str):  # type: ignore[no-untyped-def]
+async def _recover(
+    registry: MemoryRegistry, msisdn: str, national_id: str, birth: str
+) -> tuple[Chat, list[Reply]]:
     talk = chat(registry, msisdn)
     for text in ("2", national_id, birth):
         await talk.say(text)
@@ -71,31 +78,34 @@ async def _recover(registry, msisdn: str, national_id: str, birth: str):  # type
     return talk, replies
 
 
-async def test_new_password_sms_verifies_and_is_not_kept(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_new_password_sms_verifies_and_is_not_kept(registry: MemoryRegistry) -> None:
     talk, replies = await _recover(registry, LOST_SIM_NEW, LOST_SIM_ID, "1368/02/20")
     assert [r.kind for r in replies] == ["reply", "password"]
     password = replies[1].text.split()[1]
     assert len(password) == 10 and not set(password) & set("0Oo1lIi")
     assert "password_seed" not in talk.subscriber.model_dump_json()
-    stored = await registry._redis.hget(registry._keys.person(LOST_SIM_ID), "password_hash")
-    assert verify_password(password, stored)
+    stored = registry.password_hash(LOST_SIM_ID)
+    assert stored is not None and verify_password(password, stored)
     assert talk.subscriber.session is None and password not in talk.subscriber.model_dump_json()
     person = await registry.person(LOST_SIM_ID)
     assert LOST_SIM_NEW in person.cartable_sims
     assert replies[0].text.split()[1] == "۲"  # the two devices are back (Persian digits)
 
 
-async def test_r6_changes_nothing(registry) -> None:  # type: ignore[no-untyped-def]
-    before = await registry._redis.hgetall(registry._keys.person(R6_ID))
+async def test_r6_changes_nothing(registry: MemoryRegistry) -> None:
+    before = (await registry.person(R6_ID), registry.password_hash(R6_ID))
     talk = chat(registry, R6_NEW)
     for text in ("2", R6_ID, "1380/12/29"):
         await talk.say(text)
     assert talk.seen[-1] == ["password_r6_refused"]
-    assert await registry._redis.hgetall(registry._keys.person(R6_ID)) == before
+    assert (await registry.person(R6_ID), registry.password_hash(R6_ID)) == before
+    assert registry.audit == ()
     assert R6_NEW not in (await registry.person(R6_ID)).cartable_sims
 
 
-async def test_confirm_processed_twice_changes_once_and_texts_the_same_password(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_confirm_processed_twice_changes_once_and_texts_the_same_password(
+    registry: MemoryRegistry,
+) -> None:
     talk = chat(registry, TRANSFERRED_NEW)
     for text in ("2", TRANSFERRED_ID, "1359/09/30"):
         await talk.say(text)
@@ -104,10 +114,9 @@ async def test_confirm_processed_twice_changes_once_and_texts_the_same_password(
     retried = await talk.dialog.handle(snapshot, talk.code, "confirm", talk.now + 2)
     assert [r.kind for r in first] == [r.kind for r in retried] == ["reply", "password"]
     assert first[1].text == retried[1].text  # whichever commit wins, its SMS is right
-    stored = await registry._redis.hget(registry._keys.person(TRANSFERRED_ID), "password_hash")
-    assert verify_password(retried[1].text.split()[1], stored)
-    audit = await registry._redis.xrange(registry._keys.audit())
-    assert [e["action"] for _, e in audit].count("recover_password") == 1
+    stored = registry.password_hash(TRANSFERRED_ID)
+    assert stored is not None and verify_password(retried[1].text.split()[1], stored)
+    assert [type(change) for change in registry.audit] == [PasswordChange]  # applied once
     assert (await registry.person(TRANSFERRED_ID)).cartable_sims.count(TRANSFERRED_NEW) == 1
 
 

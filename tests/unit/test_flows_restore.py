@@ -1,18 +1,21 @@
 """The restore dialog, driven directly (no SMPP): every branch as a table of turns.
 
 Replies are rendered by a catalog whose texts are their keys, so each row lists the keys a
-subscriber sees. The registry is the real Redis one, loaded with the demo registry.
+subscriber sees. The registry is the demo registry in memory (tests/unit/conftest.py); the
+contract test shows it behaves as the Redis one.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig, Reply
+from flows.memory_registry import MemoryRegistry
+from flows.ports import RestoreMove
 from flows.session import Subscriber
 from tests.harness import (
     ALI,
@@ -60,7 +63,7 @@ class Chat:
                 self.code = re.findall(r"[0-9]{6}", reply.text)[0]
 
 
-def chat(registry, msisdn: str, config: FlowConfig = CONFIG) -> Chat:  # type: ignore[no-untyped-def]
+def chat(registry: MemoryRegistry, msisdn: str, config: FlowConfig = CONFIG) -> Chat:
     return Chat(Dialog(registry, config, key_catalog()), Subscriber(msisdn=msisdn))
 
 
@@ -126,13 +129,15 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("title", "msisdn", "turns"), TABLE, ids=[row[0] for row in TABLE])
-async def test_restore_dialog(registry, title: str, msisdn: str, turns) -> None:  # type: ignore[no-untyped-def]
+async def test_restore_dialog(
+    registry: MemoryRegistry, title: str, msisdn: str, turns: list[tuple[str, list[str]]]
+) -> None:
     talk = chat(registry, msisdn)
     for text, expected in turns:
         assert await talk.say(text) == expected, f"after {text!r} in {talk.seen}"
 
 
-async def test_confirmed_restore_moves_the_device_once(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_confirmed_restore_moves_the_device_once(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     for text in ("1", SARA_DEVICE, "09351110002"):
         await talk.say(text)
@@ -143,11 +148,11 @@ async def test_confirmed_restore_moves_the_device_once(registry) -> None:  # typ
     assert await talk.say(CODE) == ["restored_to_sim"]
     device = await registry.device(SARA_DEVICE)
     assert (device.sim, device.registered_owner) == (SARA_NEW, "1583250689")
-    audit = await registry._redis.xrange(registry._keys.audit())
-    assert [entry["action"] for _, entry in audit].count("restore_device") == 1
+    (change,) = registry.audit  # applied once
+    assert isinstance(change, RestoreMove) and change.imei == SARA_DEVICE and change.operation_id
 
 
-async def test_no_registry_change_before_the_code(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_no_registry_change_before_the_code(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     for text in ("1", SARA_DEVICE, "09351110002", "111111"):
         await talk.say(text)
@@ -155,16 +160,18 @@ async def test_no_registry_change_before_the_code(registry) -> None:  # type: ig
     assert device.sim == SARA_OLD
 
 
-async def test_registry_changed_meanwhile_is_a_conflict(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_registry_changed_meanwhile_is_a_conflict(registry: MemoryRegistry) -> None:
     first, second = chat(registry, SARA_NEW), chat(registry, RECYCLED)
     for text in (RECYCLED_DEVICE, "09121110004"):
         await first.say(text)
-    await registry._redis.hset(registry._keys.device(RECYCLED_DEVICE), "sim", ATTACHED_SIM)
+    device = await registry.device(RECYCLED_DEVICE)
+    assert device is not None
+    registry.put_device(replace(device, sim=ATTACHED_SIM))  # another process moved it meanwhile
     assert await first.say(CODE) == ["restore_conflict"]
     assert second.seen == []
 
 
-async def test_expired_code(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_code(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     for text in (SARA_DEVICE, "09351110002"):
         await talk.say(text)
@@ -173,7 +180,7 @@ async def test_expired_code(registry) -> None:  # type: ignore[no-untyped-def]
     assert await talk.say(CODE) == ["restored_to_sim"]
 
 
-async def test_idle_session_starts_afresh_and_says_so(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_idle_session_starts_afresh_and_says_so(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     await talk.say(SARA_DEVICE)
     assert await talk.say("09351110002", after=CONFIG.session_idle_seconds + 1) == [
@@ -181,7 +188,7 @@ async def test_idle_session_starts_afresh_and_says_so(registry) -> None:  # type
     assert talk.subscriber.session is None
 
 
-async def test_lockout_after_five_strikes_in_a_day(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_lockout_after_five_strikes_in_a_day(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     outcomes = []
     for _ in range(5):
@@ -191,15 +198,15 @@ async def test_lockout_after_five_strikes_in_a_day(registry) -> None:  # type: i
     assert await talk.say("1", after=CONFIG.lockout_seconds) == ["ask_imei"]
 
 
-async def test_strikes_older_than_the_window_do_not_count(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_strikes_older_than_the_window_do_not_count(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     for _ in range(4):
         await talk.say(SARA_DEVICE)
         await talk.say("09121110004", after=CONFIG.lockout_seconds / 4)
-    assert "locked" not in sum(talk.seen, [])
+    assert all("locked" not in keys for keys in talk.seen)
 
 
-async def test_code_is_stored_only_hashed(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_code_is_stored_only_hashed(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     for text in (SARA_DEVICE, "09351110002"):
         await talk.say(text)
@@ -207,13 +214,13 @@ async def test_code_is_stored_only_hashed(registry) -> None:  # type: ignore[no-
     assert talk.code not in talk.subscriber.model_dump_json()
 
 
-async def test_real_catalog_replies_are_persian_by_default(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_real_catalog_replies_are_persian_by_default(registry: MemoryRegistry) -> None:
     dialog = Dialog(registry, CONFIG)
     replies = await dialog.handle(Subscriber(msisdn=SARA_NEW), "1", "m1", T0)
     assert "IMEI" in replies[0].text and "۱۵" in replies[0].text
 
 
-async def test_lookups_that_reveal_a_device_home_are_rationed(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_lookups_that_reveal_a_device_home_are_rationed(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     outcomes = []
     for _ in range(CONFIG.lockout_strikes):
@@ -221,7 +228,7 @@ async def test_lookups_that_reveal_a_device_home_are_rationed(registry) -> None:
     assert outcomes[-1] == "locked" and outcomes.count("still_in_other_cartable") == 4
 
 
-async def test_a_language_switch_does_not_revive_an_expired_session(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_a_language_switch_does_not_revive_an_expired_session(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     await talk.say("1")
     assert await talk.say("EN", after=CONFIG.session_idle_seconds + 1) == ["language_set"]
@@ -229,7 +236,7 @@ async def test_a_language_switch_does_not_revive_an_expired_session(registry) ->
 
 
 @pytest.mark.parametrize("word", ["لغو.", "cancel!", "۰"])
-async def test_keywords_with_end_punctuation(registry, word: str) -> None:  # type: ignore[no-untyped-def]
+async def test_keywords_with_end_punctuation(registry: MemoryRegistry, word: str) -> None:
     talk = chat(registry, SARA_NEW)
     await talk.say("1")
     assert await talk.say(word) == ["cancelled"]

@@ -9,6 +9,7 @@ import pytest
 from flows.catalog import LANGUAGES, default_catalog
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
+from flows.memory_registry import MemoryRegistry
 from flows.session import Subscriber
 from flows.ussd import SCREEN_CHARS, Screen, UssdDialog, paginate
 from tests.harness import LOST_SIM_ID, LOST_SIM_NEW, SARA_DEVICE, SARA_NEW
@@ -19,7 +20,7 @@ CONFIG = FlowConfig()
 
 
 class Dialler:
-    def __init__(self, registry, msisdn: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, registry: MemoryRegistry, msisdn: str) -> None:
         self.ussd = UssdDialog(Dialog(registry, CONFIG))
         self.subscriber = Subscriber(msisdn=msisdn)
         self.now = T0
@@ -46,7 +47,7 @@ def fa(key: str, **params: object) -> str:
     return FA.render("fa", shown, **params)
 
 
-async def test_restore_on_ussd_with_the_code_by_sms(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_restore_on_ussd_with_the_code_by_sms(registry: MemoryRegistry) -> None:
     phone = Dialler(registry, SARA_NEW)
     menu = await phone.dial()
     assert menu is not None and menu.text == fa("ussd_menu") and not menu.end
@@ -57,11 +58,12 @@ async def test_restore_on_ussd_with_the_code_by_sms(registry) -> None:  # type: 
     assert [sms.kind for sms in waiting.sms] == ["code"] and phone.code
     done = await phone.send("{code}")
     assert done is not None and done.end
-    assert done.text == fa("restored_to_sim", imei_tail="7518")[:SCREEN_CHARS] or done.text.startswith("دستگاه")
+    restored = fa("restored_to_sim", imei_tail="7518")[:SCREEN_CHARS]
+    assert done.text == restored or done.text.startswith("دستگاه")
     assert (await registry.device(SARA_DEVICE)).sim == SARA_NEW
 
 
-async def test_long_screens_are_paged(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_long_screens_are_paged(registry: MemoryRegistry) -> None:
     phone = Dialler(registry, SARA_NEW)
     await phone.dial()
     first = await phone.send("3")  # help is longer than a screen
@@ -74,14 +76,14 @@ async def test_long_screens_are_paged(registry) -> None:  # type: ignore[no-unty
     assert " ".join(joined.split()) == " ".join(fa("help").split())
 
 
-async def test_dialling_straight_into_an_option(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_dialling_straight_into_an_option(registry: MemoryRegistry) -> None:
     phone = Dialler(registry, LOST_SIM_NEW)
     screen = await phone.dial("*7777*2#")
     assert screen is not None and screen.text == fa("ask_national_id")
     assert (await phone.send(LOST_SIM_ID)).text == fa("ask_birth_date")  # type: ignore[union-attr]
 
 
-async def test_resume_after_a_network_timeout(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_resume_after_a_network_timeout(registry: MemoryRegistry) -> None:
     phone = Dialler(registry, SARA_NEW)
     await phone.dial()
     await phone.send("1")
@@ -93,7 +95,7 @@ async def test_resume_after_a_network_timeout(registry) -> None:  # type: ignore
     assert (await phone.send("09351110002")).text == fa("ussd_code_sent", minutes=3)  # type: ignore[union-attr]
 
 
-async def test_start_over_instead_of_resuming(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_start_over_instead_of_resuming(registry: MemoryRegistry) -> None:
     phone = Dialler(registry, SARA_NEW)
     await phone.dial()
     await phone.send("1")
@@ -102,7 +104,7 @@ async def test_start_over_instead_of_resuming(registry) -> None:  # type: ignore
     assert (await phone.send("2")).text == fa("ussd_menu")  # type: ignore[union-attr]
 
 
-async def test_no_resume_offer_after_the_resume_window(registry) -> None:  # type: ignore[no-untyped-def]
+async def test_no_resume_offer_after_the_resume_window(registry: MemoryRegistry) -> None:
     phone = Dialler(registry, SARA_NEW)
     await phone.dial()
     await phone.send("1")
