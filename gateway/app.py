@@ -40,13 +40,14 @@ from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
 from gateway.store.keys import Keys
 from gateway.store.leases import PartitionLeases
+from gateway.store.mo_parts import PartsSweeper
 from gateway.store.receipts import RedisReceiptCorrelator
 from gateway.store.registry import RedisRegistry
 from gateway.store.subscribers import RedisSubscriberStore
 from gateway.transports.http_app import build_http_app
 from gateway.transports.http_auth import token_middleware
 from gateway.transports.http_callbacks import ussd_routes
-from gateway.transports.smpp_intake import MoIntake
+from gateway.transports.smpp_intake import IntakeConfig, MoIntake
 from gateway.transports.smpp_sender import ReplySender
 from gateway.transports.ussd_screens import ScreenSender
 from gateway.worker import TurnWorker
@@ -86,6 +87,16 @@ def flow_config(settings: Settings) -> FlowConfig:
     )
 
 
+def intake_config(settings: Settings) -> IntakeConfig:
+    s = settings.smpp
+    return IntakeConfig(
+        parts_ttl_seconds=s.mo_segment_timeout_seconds,
+        duplicate_window_seconds=s.mo_duplicate_window_seconds,
+        redelivery_grace_seconds=s.mo_redelivery_grace_seconds,
+        dialect=settings.ussd.selected_dialect(),
+    )
+
+
 def client_config(settings: Settings) -> ClientConfig:
     s = settings.smpp
     if s.password is None:
@@ -106,11 +117,10 @@ class Gateway:
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
         self.redis = connect_redis(settings)
         self.registry = RedisRegistry(self.redis, self.keys)
-        self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds)
+        self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds,
+                                               settings.smpp.receipt_id_format)
         dialect = settings.ussd.selected_dialect()
-        self._intake = MoIntake(self.redis, self.keys, self.receipts,
-                                settings.smpp.mo_segment_timeout_seconds,
-                                settings.smpp.mo_duplicate_window_seconds, dialect)
+        self._intake = MoIntake(self.redis, self.keys, self.receipts, intake_config(settings))
         self.smpp = SmppClient(client_config(settings), self._intake.on_events)
         dialog = Dialog(self.registry, flow_config(settings))
         store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
@@ -122,6 +132,8 @@ class Gateway:
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds)
         self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing, screens)
+        self.parts = PartsSweeper(self.redis, self.keys,
+                                  max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
@@ -234,6 +246,7 @@ class Gateway:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.worker.run(partition, EitherEvent(self._stop_turns, handed_over)))
             group.create_task(self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)))
+            group.create_task(self.parts.run(partition, EitherEvent(self._stop_turns, handed_over)))
 
     async def _wind_down(self, leases: asyncio.Task[None]) -> None:
         """The flush gets what the end does not need: a quarter of the budget (at most the SMPP

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from flows.dialog_types import Channel, ReplyKind
+from smpp.deliver import decode_user_data
 
 Transport = Literal["smpp", "http"]
 # A USSD dialogue's events, whatever the operator's op codes (see smpp/ussd.py's dialects).
@@ -70,9 +71,23 @@ def to_stream_fields(message: InboundMessage) -> dict[str, str]:
     return {name: str(value) for name, value in fields.items() if _DEFAULTS.get(name, _NO) != value}
 
 
+def to_part_stream_fields(message: InboundMessage, user_data: bytes, codec: str) -> dict[str, str]:
+    """The stream entry of a message whose text is still octets (an SMPP MO, maybe one part of
+    several): `user_data` (hex; store_mo.lua joins the parts' in order) and the `codec` that
+    reads them, instead of `text`."""
+    fields = to_stream_fields(message)
+    del fields["text"]
+    return {**fields, "user_data": user_data.hex(), "codec": codec}
+
+
 def from_stream_entry(entry_id: str, fields: Mapping[str, str]) -> InboundMessage:
-    """The message an inbound stream entry holds; its id is the entry id."""
-    return InboundMessage.model_validate({**fields, "id": entry_id})
+    """The message an inbound stream entry holds; its id is the entry id. Octets are decoded
+    here, once the message is whole."""
+    values: dict[str, object] = {**fields, "id": entry_id}
+    if "user_data" in fields:
+        octets = bytes.fromhex(str(values.pop("user_data")))
+        values["text"] = decode_user_data(str(values.pop("codec", "latin-1")), octets)
+    return InboundMessage.model_validate(values)
 
 
 def field_pairs(fields: Mapping[str, str]) -> list[str]:

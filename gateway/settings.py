@@ -58,6 +58,12 @@ class SmppSettings(BaseModel):
     mo_segment_timeout_seconds: int = Field(120, gt=0)
     mo_duplicate_window_seconds: int = Field(60, ge=0)
     receipt_ttl_seconds: int = Field(259200, gt=0)
+    # How a receipt writes the submit_sm_resp's message id (smpp/receipts.py): auto tries it as
+    # written and in the other base; hex/decimal name the receipt's base; string: as written.
+    receipt_id_format: Literal["auto", "hex", "decimal", "string"] = "auto"
+    # An MO stored on a bind that was then lost, at most this long before the loss, and sent
+    # again on the next bind, is taken as the SMSC's redelivery (not answered twice).
+    mo_redelivery_grace_seconds: float = Field(5, ge=0)
 
 
 class RedisSettings(BaseModel):

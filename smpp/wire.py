@@ -154,14 +154,43 @@ def _decode(frame: Frame) -> SmppMessage:
         return _submit_sm_resp(frame, header)
     if header.smpp_command in (SmppCommand.SUBMIT_SM, SmppCommand.DELIVER_SM):
         data = readable(frame.data)
-        textless = _textless(data)
-        data = _with_placeholder_text(data) if textless else data
-        header = PduHeader(len(data), header.smpp_command, header.command_status, frame.sequence)
-        message = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(data, header, DEFAULT_ENCODING)
-        if textless:
-            message.short_message = ""
-        return message
+        try:
+            return _decode_sm(data, header, blank_text=_textless(data))
+        except (ValueError, LookupError, struct.error):
+            if header.smpp_command != SmppCommand.DELIVER_SM or not _has_text_octets(data):
+                raise
+            # Its text alone is unreadable on its own (half of a surrogate pair that the next
+            # part completes, a truncated GSM escape): the envelope is read here, and the
+            # gateway reads the text from the raw octets once the message is whole
+            # (smpp/deliver.py).
+            return _decode_sm(_without_payload(data), header, blank_text=True)
     return MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(frame.data, header)
+
+
+def _decode_sm(data: bytes, header: PduHeader, *, blank_text: bool) -> SmppMessage:
+    data = _with_placeholder_text(data) if blank_text else data
+    header = PduHeader(len(data), header.smpp_command, header.command_status, header.sequence_num)
+    message = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(data, header, DEFAULT_ENCODING)
+    if blank_text:
+        message.short_message = ""
+        message.message_payload = ""
+    return message
+
+
+def _has_text_octets(pdu: bytes) -> bool:
+    at = layout(pdu)
+    return at.short_message.start < at.short_message.stop or any(
+        tag == MESSAGE_PAYLOAD and value for tag, value in tlvs(pdu[at.tlvs :]))
+
+
+def _without_payload(pdu: bytes) -> bytes:
+    """The PDU without its short_message octets, message_payload TLV and UDH indicator."""
+    at = layout(pdu)
+    kept = b"".join(tlv_bytes(tag, value) for tag, value in tlvs(pdu[at.tlvs :]) if tag != MESSAGE_PAYLOAD)
+    data = bytearray(pdu[: at.short_message.start - 1]) + b"\x00" + kept
+    data[at.esm_class] &= ~UDHI & 0xFF
+    struct.pack_into("!I", data, 0, len(data))
+    return bytes(data)
 
 
 # aiosmpplib refuses a submit_sm/deliver_sm without text. A USSD one may have none (an abort
@@ -222,6 +251,7 @@ class SmLayout:
 
     source_ton: int
     dest_ton: int
+    esm_class: int
     data_coding: int
     short_message: slice
     tlvs: int
@@ -236,7 +266,7 @@ def layout(pdu: bytes) -> SmLayout:
     end = index + pdu[index - 1] if index <= len(pdu) else len(pdu) + 1
     if end > len(pdu):
         raise ValueError("submit_sm/deliver_sm body cut short")
-    return SmLayout(offsets[1], offsets[3], index - 3, slice(index, end), end)
+    return SmLayout(offsets[1], offsets[3], offsets[5], index - 3, slice(index, end), end)
 
 
 def short_message_bytes(pdu: bytes) -> bytes:

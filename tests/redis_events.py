@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import redis.asyncio
 
 from gateway.store.keys import Keys
+from smpp.receipts import canonical_id
 
 KEYS = Keys()
 
@@ -75,4 +76,12 @@ def emptied(db: redis.asyncio.Redis, stream: str) -> Callable[[], Awaitable[bool
 
 async def remembered(db: redis.asyncio.Redis, message_id: str) -> bool:
     """Whether the receipt correlation of an accepted part is stored."""
-    return bool(await db.exists(KEYS.receipt(message_id)))
+    return bool(await db.exists(KEYS.receipt(canonical_id(message_id))))
+
+
+def gone(db: redis.asyncio.Redis, key: str) -> Callable[[], Awaitable[bool]]:
+    """Whether `key` no longer exists."""
+    async def check() -> bool:
+        return not await db.exists(key)
+
+    return check

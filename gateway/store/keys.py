@@ -34,8 +34,16 @@ class Keys:
     def subscriber(self, msisdn: str) -> str:
         return f"{self._p(self.partition_of(msisdn))}:sub:{msisdn}"
 
-    def mo_parts(self, partition: int, sender: str, recipient: str, ref: int) -> str:
-        return f"{self._p(partition)}:mo-parts:{sender}:{recipient}:{ref}"
+    def mo_parts(self, partition: int, sender: str, recipient: str, ref: int, total: int) -> str:
+        return f"{self._p(partition)}:mo-parts:{sender}:{recipient}:{ref}:{total}"
+
+    def mo_parts_pending(self, partition: int) -> str:
+        """Parts hashes not complete yet, scored by when they expire (swept and counted)."""
+        return f"{self._p(partition)}:mo-parts-pending"
+
+    def stats(self, partition: int) -> str:
+        """Counters of what happened in the partition that no message tells (expired parts)."""
+        return f"{self._p(partition)}:stats"
 
     def mo_seen(self, partition: int, fingerprint: str) -> str:
         return f"{self._p(partition)}:mo-seen:{fingerprint}"

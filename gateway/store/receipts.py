@@ -1,5 +1,10 @@
 """The receipt-correlator seam: SMSC message id -> the outbound message part it belongs to.
 
+Ids are kept in their canonical form (`smpp.receipts.canonical_id`: lower case, no leading
+zeros) and a receipt's id is looked up in each rendering `smpp.receipt_id_format` allows
+(`smpp.receipts.id_candidates`), so `000397D1AB` matches `000397d1ab`, and `235465` matches
+a submit_sm_resp id `000397C9` (the same number in hexadecimal).
+
 `ReceiptCorrelator` is what the SMPP intake needs; `RedisReceiptCorrelator` is the default.
 It replaces aiosmpplib's SimpleCorrelator, which scans every entry on each message: here each
 id is one Redis key with a TTL (receipts can come days later), so both remembering and looking
@@ -15,10 +20,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from aiosmpplib import DeliverSm
-
 from gateway.store.keys import Keys
 from smpp.client import Accepted
+from smpp.receipts import Receipt, ReceiptIdFormat, canonical_id, id_candidates
 
 log = logging.getLogger("gateway.store.receipts")
 
@@ -37,17 +41,18 @@ class ReceiptCorrelator(Protocol):
     def stage_remember(self, pipe: Pipeline, accepted: Accepted) -> None:
         """Queue the correlation of a part the SMSC accepted."""
 
-    def stage_lookup(self, pipe: Pipeline, receipt: DeliverSm) -> None:
-        """Queue the lookup of the part a receipt is for; its result goes to `finish_lookup`."""
+    def stage_lookup(self, pipe: Pipeline, message_id: str) -> None:
+        """Queue the lookup of the part a receipt's id is for; its results go to `finish_lookup`."""
 
-    def finish_lookup(self, receipt: DeliverSm, raw: str | None) -> ReceiptTarget | None:
+    def finish_lookup(self, receipt: Receipt, results: list[str | None]) -> ReceiptTarget | None:
         """The part the receipt is for, or None when unknown or expired."""
 
 
 class RedisReceiptCorrelator:
-    def __init__(self, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, keys: Keys, ttl_seconds: int, id_format: ReceiptIdFormat = "auto") -> None:
         self._keys = keys
         self._ttl = ttl_seconds
+        self._id_format: ReceiptIdFormat = id_format
         self.outcomes: Counter[str] = Counter()
 
     def stage_remember(self, pipe: Pipeline, accepted: Accepted) -> None:
@@ -55,25 +60,22 @@ class RedisReceiptCorrelator:
         submit = accepted.submit
         part, _, parts = submit.extra_data.partition("/")
         target = ReceiptTarget(submit.log_id, int(part or 1), int(parts or 1))
-        key = self._keys.receipt(accepted.response.message_id)
+        key = self._keys.receipt(canonical_id(accepted.response.message_id))
         pipe.set(key, json.dumps(asdict(target)), ex=self._ttl)
 
-    def stage_lookup(self, pipe: Pipeline, receipt: DeliverSm) -> None:
-        pipe.getdel(self._keys.receipt(_receipted_id(receipt)))
+    def stage_lookup(self, pipe: Pipeline, message_id: str) -> None:
+        for candidate in id_candidates(message_id, self._id_format):
+            pipe.getdel(self._keys.receipt(candidate))
 
-    def finish_lookup(self, receipt: DeliverSm, raw: str | None) -> ReceiptTarget | None:
-        """Unknown or expired ids are logged and ignored."""
-        stat = str(receipt.parse_receipt().get("stat", "UNKNOWN"))
+    def finish_lookup(self, receipt: Receipt, results: list[str | None]) -> ReceiptTarget | None:
+        """The first rendering that matched; unknown or expired ids give None (the caller
+        counts and logs them)."""
+        raw = next((result for result in results if result is not None), None)
         if raw is None:
             self.outcomes["unknown"] += 1
-            log.warning("delivery receipt for an unknown or expired message id ignored (%s)", stat)
             return None
         target = ReceiptTarget(**json.loads(raw))
-        self.outcomes[stat] += 1
-        log.info("delivery receipt %s for outbound %s part %d/%d",
-                 stat, target.outbound_id, target.part, target.parts)
+        self.outcomes[receipt.state] += 1
+        log.debug("delivery receipt %s for outbound %s part %d/%d",
+                  receipt.state, target.outbound_id, target.part, target.parts)
         return target
-
-
-def _receipted_id(receipt: DeliverSm) -> str:
-    return str(receipt.parse_receipt().get("id", ""))

@@ -1,15 +1,26 @@
 """What the SMSC tells the gateway, stored in Redis before the SMSC gets its answer.
 
 A batch of events (MO parts, USSD inputs, delivery receipts, accepted submit_sm parts) is
-staged on one pipeline, in arrival order, and sent in one round trip. An MO part is appended
-by a Lua script to its partition stream (complete messages) or to a hash per
-sender+recipient+reference with a TTL (parts of a concatenated MO, UDH or SAR), where the
-part that completes the message appends the whole text. A PDU the SMSC redelivers (its
-deliver_sm_resp was lost) within the duplicate window on a later bind of the same process
-is recognised by its fingerprint and acknowledged without being stored again (see
-store_mo.lua for why "a later bind of the same process"). A USSD input (ussd_service_op
-present) is read through the operator's dialect and stored with its dialogue's session
-fields. When Redis cannot take an MO the SMSC is told ESME_RX_T_APPN, so it retries later.
+staged on one pipeline, in arrival order, and sent in one round trip. Each event is read from
+its raw octets (`smpp.deliver`), and each gets its own answer: one that cannot be read never
+changes another's answer nor loses another's data.
+
+- An MO part becomes an `InboundMessage` whose text is still its octets (`user_data`, hex, with
+  the codec to read them); `store_mo.lua` appends a whole message to its partition stream, or
+  keeps a part in a hash per sender + recipient + reference + total (with a TTL; parts that never
+  complete are swept and counted) until the part that completes it appends the reassembled
+  octets. The text is decoded once, whole, when the worker reads the entry, so a UCS-2 surrogate
+  pair split across parts reads right.
+- A PDU the SMSC redelivers because our deliver_sm_resp was lost is recognised only where that
+  can have happened: it was stored on a bind that was then lost (not unbound), at most
+  `mo_redelivery_grace_seconds` before the loss. A citizen sending the same text again is
+  always answered.
+- A USSD input (ussd_service_op present) is read through the operator's dialect.
+- A receipt is read by our tolerant parser (`smpp.receipts`) and correlated; one that cannot be
+  read or matched is still answered ESME_ROK (retrying the same bytes cannot help), counted and
+  logged once per kind.
+
+When Redis cannot take the batch the SMSC is told ESME_RX_T_APPN, so it retries later.
 """
 
 from __future__ import annotations
@@ -17,139 +28,212 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
 
-from aiosmpplib import DeliverSm, SmppCommandStatus
-from redis.asyncio import Redis
+from aiosmpplib import SmppCommandStatus
 
 from flows.normalize import parse_msisdn
 from gateway.errors import FOREIGN_RETRYABLE
-from gateway.messages import InboundMessage, field_pairs, to_stream_fields
+from gateway.messages import InboundMessage, field_pairs, to_part_stream_fields
 from gateway.store.keys import Keys
 from gateway.store.receipts import ReceiptCorrelator
 from gateway.store.scripts import ScriptArg, load_script, queue_script
-from smpp import ussd, wire
+from smpp import ussd
 from smpp.client import Accepted, Delivered, SmscEvent
+from smpp.deliver import DefaultCoding, DeliverPdu, codec_name, read_deliver
+from smpp.receipts import Receipt, parse_receipt
 
 log = logging.getLogger("gateway.transports.smpp_intake")
 
-DUPLICATE = 2  # store_mo.lua's answer for a PDU already stored
-_FIXED_ARGS = 6  # store_mo.lua's arguments before the field pairs
-OK = SmppCommandStatus.ESME_ROK
-TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
-NEVER = SmppCommandStatus.ESME_RX_P_APPN  # the same bytes can never be taken
+DUPLICATE: Final = 2  # store_mo.lua's answer for a PDU already stored
+_FIXED_ARGS: Final = 10  # store_mo.lua's arguments before the field pairs
+OK: Final = SmppCommandStatus.ESME_ROK
+TRY_LATER: Final = SmppCommandStatus.ESME_RX_T_APPN
+NEVER: Final = SmppCommandStatus.ESME_RX_P_APPN  # the same bytes can never be taken
 
 
-def _fingerprint(sender: str, deliver: DeliverSm) -> str:
-    """What identifies one MO PDU across SMSC redeliveries: its sender, recipient, text and
+@dataclass(frozen=True, slots=True)
+class IntakeConfig:
+    parts_ttl_seconds: int = 120
+    duplicate_window_seconds: int = 60
+    redelivery_grace_seconds: float = 5.0
+    mo_default_coding: DefaultCoding = "gsm0338"
+    dialect: ussd.UssdDialect = ussd.SMPP34
+
+
+# The last receiving bind lost without an unbind, and when (wall clock): (bind id, lost at).
+LastLinkLoss = Callable[[], tuple[str, float] | None]
+
+
+@dataclass(slots=True)
+class _Staged:
+    """One event's part of the pipeline: its kind, how many commands it queued, and the answer
+    it gets when it needs no Redis result (or when they fail)."""
+
+    kind: str
+    commands: int = 0
+    status: SmppCommandStatus = OK
+    receipt: Receipt | None = None
+
+
+def _fingerprint(sender: str, pdu: DeliverPdu) -> str:
+    """What identifies one MO PDU across SMSC redeliveries: its sender, recipient, octets and
     concatenation data (SMPP 3.4 gives an MO no id of its own)."""
-    ref, part, total = wire.concatenation(deliver)
-    text = deliver.short_message or deliver.message_payload
-    raw = "\x1f".join((sender, deliver.destination.number, str(ref), str(part), str(total), text))
-    return hashlib.blake2b(raw.encode("utf-8"), digest_size=12).hexdigest()
+    concat = pdu.concat
+    parts = (sender, pdu.destination, str(pdu.data_coding), pdu.user_data.hex(),
+             *(str(n) for n in (concat or (0, 0, 0))))
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=12).hexdigest()
 
 
 class MoIntake:
     def __init__(
-        self, redis: Redis, keys: Keys, receipts: ReceiptCorrelator, parts_ttl_seconds: int,
-        duplicate_window_seconds: int, dialect: ussd.UssdDialect = ussd.SMPP34,
+        self, redis: Any, keys: Keys, receipts: ReceiptCorrelator, config: IntakeConfig,
+        last_link_loss: LastLinkLoss = lambda: None,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._receipts = receipts
-        self._parts_ttl = parts_ttl_seconds
-        self._duplicate_window = duplicate_window_seconds
-        self._dialect = dialect
+        self._config = config
+        self.last_link_loss = last_link_loss
         self._store = load_script(redis, "store_mo.lua")
         self.stored = 0
         self.duplicates = 0
+        self.anomalies: Counter[str] = Counter()  # SMSC misbehaviour, by kind
         self.draining = False  # shutting down: MO is refused so the SMSC tries another bind
 
     async def on_events(self, events: list[SmscEvent], bind_id: str) -> list[SmppCommandStatus]:
-        staged: list[str] = []  # what each pipeline command was, in order
+        loss = self.last_link_loss()
         async with self._redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                staged.append(await self._stage(pipe, event, bind_id))
+            staged = [await self._stage_safely(pipe, event, bind_id, loss) for event in events]
             try:
                 results = await pipe.execute(raise_on_error=False) if len(pipe) else []
             except FOREIGN_RETRYABLE as exc:
                 log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
                 return [TRY_LATER] * len(events)
-        return self._statuses(events, staged, iter(results))
+        answers, at = [], 0
+        for item in staged:
+            answers.append(self._answer(item, results[at : at + item.commands]))
+            at += item.commands
+        return answers
 
-    async def _stage(self, pipe: Any, event: SmscEvent, bind_id: str) -> str:
+    # -- staging --------------------------------------------------------------------------------
+
+    async def _stage_safely(
+        self, pipe: Any, event: SmscEvent, bind_id: str, loss: tuple[str, float] | None
+    ) -> _Staged:
+        before = len(pipe)
+        try:
+            staged = await self._stage(pipe, event, bind_id, loss)
+        except Exception as exc:  # this PDU's own problem: it gets its own answer
+            # Every stage queues its commands last, after all that can fail: none is half-queued.
+            kind = "receipt_unreadable" if _looks_like_receipt(event) else "mo_unreadable"
+            self._anomaly(kind, f"{type(exc).__name__}: {exc}")
+            return _Staged(kind, status=OK if kind == "receipt_unreadable" else NEVER)
+        staged.commands = len(pipe) - before
+        return staged
+
+    async def _stage(
+        self, pipe: Any, event: SmscEvent, bind_id: str, loss: tuple[str, float] | None
+    ) -> _Staged:
         if isinstance(event, Accepted):
             self._receipts.stage_remember(pipe, event)
-            return "remember"
-        deliver = event.deliver
-        if deliver.is_receipt():
-            self._receipts.stage_lookup(pipe, deliver)
-            return "receipt"
+            return _Staged("remember")
+        pdu = read_deliver(event.pdu)
+        if pdu.is_receipt:
+            receipt = parse_receipt(_receipt_text(pdu), pdu.tlvs)
+            self._receipts.stage_lookup(pipe, receipt.message_id)
+            return _Staged("receipt", receipt=receipt)
         if self.draining:
-            return "refused"
-        sender = parse_msisdn(deliver.source.number)
+            return _Staged("refused", status=TRY_LATER)
+        sender = parse_msisdn(pdu.source)
         if sender is None:
-            log.warning("MO from a non-mobile sender ignored")
-            return "ignored"
-        try:
-            message = self._message(sender, event)
-        except ValueError as exc:
-            log.warning("USSD input refused: %s", exc)
-            return "unreadable"
-        # USSD inputs repeat legitimately ("1" on two screens): no redelivery check for them.
-        window = self._duplicate_window if message.channel == "sms" else 0
-        await queue_script(self._store, pipe, self._mo_keys(sender, deliver),
-                           self._mo_args(message, deliver, window, bind_id))
-        return "mo"
+            self._anomaly("mo_not_mobile", "MO from a non-mobile sender ignored")
+            return _Staged("ignored")
+        message, codec = self._message(sender, pdu, event)
+        args = self._mo_args(message, pdu, codec, bind_id, loss)
+        await queue_script(self._store, pipe, self._mo_keys(sender, pdu), args)
+        return _Staged("mo", status=TRY_LATER)
 
-    def _message(self, sender: str, event: Delivered) -> InboundMessage:
-        """The message this PDU carries (one part's text, for a concatenated SMS); ValueError
-        when its USSD TLVs cannot be read."""
-        deliver = event.deliver
-        common = {"transport": "smpp", "sender": sender, "recipient": deliver.destination.number,
-                  "text": deliver.short_message or deliver.message_payload, "received_at": time.time()}
+    def _message(self, sender: str, pdu: DeliverPdu, event: Delivered) -> tuple[InboundMessage, str]:
+        """The message this PDU carries, its text not decoded yet, and the codec to read it
+        with; ValueError when its data_coding or USSD TLVs cannot be read."""
+        codec = codec_name(pdu.data_coding, self._config.mo_default_coding)
+        common: dict[str, Any] = {"transport": "smpp", "sender": sender, "recipient": pdu.destination,
+                                  "text": "", "received_at": time.time()}
         params = ussd.ussd_params(event.pdu)
         if params is None:
-            return InboundMessage(channel="sms", **common)
+            return InboundMessage(channel="sms", **common), codec
         info = params.session_info.hex()
-        return InboundMessage(
-            channel="ussd", ussd_event=ussd.event_of(self._dialect, params.op),
+        message = InboundMessage(
+            channel="ussd", ussd_event=ussd.event_of(self._config.dialect, params.op),
             session_id=f"smpp:{sender}:{info}", session_info=info, **common,
         )
+        return message, codec
 
-    def _mo_keys(self, sender: str, deliver: DeliverSm) -> list[str]:
-        ref, _part, _total = wire.concatenation(deliver)
+    def _mo_keys(self, sender: str, pdu: DeliverPdu) -> list[str]:
         partition = self._keys.partition_of(sender)
-        recipient = deliver.destination.number
-        return [self._keys.inbound(partition), self._keys.mo_parts(partition, sender, recipient, ref),
-                self._keys.mo_seen(partition, _fingerprint(sender, deliver))]
+        ref, total = (pdu.concat.ref, pdu.concat.total) if pdu.concat else (0, 1)
+        return [self._keys.inbound(partition),
+                self._keys.mo_parts(partition, sender, pdu.destination, ref, total),
+                self._keys.mo_seen(partition, _fingerprint(sender, pdu)),
+                self._keys.mo_parts_pending(partition)]
 
     def _mo_args(
-        self, message: InboundMessage, deliver: DeliverSm, window: int, bind_id: str
+        self, message: InboundMessage, pdu: DeliverPdu, codec: str, bind_id: str,
+        loss: tuple[str, float] | None,
     ) -> list[ScriptArg]:
-        """store_mo.lua's arguments: the part's place, then the entry as field pairs."""
-        _ref, part, total = wire.concatenation(deliver)
-        fields = field_pairs(to_stream_fields(message))
-        text_at = _FIXED_ARGS + fields.index("text") + 2  # Lua counts from 1: the value after "text"
-        return [max(total, 1), part, self._parts_ttl, window, bind_id, text_at, *fields]
+        """store_mo.lua's arguments: the part's place, the redelivery check, then the entry as
+        field pairs (the octets in `user_data`)."""
+        total, seq = (pdu.concat.total, pdu.concat.seq) if pdu.concat else (1, 1)
+        # USSD inputs repeat legitimately ("1" on two screens): no redelivery check for them.
+        window = self._config.duplicate_window_seconds if message.channel == "sms" else 0
+        fields = field_pairs(to_part_stream_fields(message, pdu.user_data, codec))
+        user_data_at = _FIXED_ARGS + fields.index("user_data") + 2  # Lua counts from 1
+        lost_bind, lost_at = loss if loss is not None else ("", 0.0)
+        return [total, seq, self._config.parts_ttl_seconds, window, bind_id, user_data_at,
+                f"{time.time():.3f}", lost_bind, f"{lost_at:.3f}",
+                self._config.redelivery_grace_seconds, *fields]
 
-    def _statuses(self, events: list[SmscEvent], staged: list[str], results: Any) -> list[SmppCommandStatus]:
-        statuses = []
-        for event, kind in zip(events, staged, strict=True):
-            if kind in ("refused", "unreadable", "ignored"):
-                statuses.append({"refused": TRY_LATER, "unreadable": NEVER, "ignored": OK}[kind])
-                continue
-            result = next(results)
-            failed = isinstance(result, Exception)
-            if failed:
-                log.error("Redis refused a %s: %s", kind, type(result).__name__)
-            elif kind == "receipt":
-                assert isinstance(event, Delivered)
-                self._receipts.finish_lookup(event.deliver, result)
-            elif kind == "mo" and result == DUPLICATE:
-                self.duplicates += 1
-                log.info("redelivered MO part ignored (already stored)")
-            elif kind == "mo":
-                self.stored += 1
-            statuses.append(TRY_LATER if failed and kind in ("mo", "receipt") else OK)
-        return statuses
+    # -- answers --------------------------------------------------------------------------------
+
+    def _answer(self, item: _Staged, results: list[Any]) -> SmppCommandStatus:
+        failed = [result for result in results if isinstance(result, Exception)]
+        if failed:
+            log.error("Redis refused a %s: %s", item.kind, type(failed[0]).__name__)
+            return TRY_LATER if item.kind == "mo" else OK
+        if item.kind == "receipt" and item.receipt is not None:
+            if self._receipts.finish_lookup(item.receipt, results) is None:
+                self._anomaly("receipt_unknown_id", f"receipt {item.receipt.state} for an unknown id")
+        elif item.kind == "mo" and results and results[0] == DUPLICATE:
+            self.duplicates += 1
+            log.info("redelivered MO part ignored (already stored before the link was lost)")
+            return OK
+        elif item.kind == "mo":
+            self.stored += 1
+            return OK
+        return item.status
+
+    def _anomaly(self, kind: str, detail: str) -> None:
+        """Counted always; logged the first time of each kind, then every thousandth."""
+        self.anomalies[kind] += 1
+        count = self.anomalies[kind]
+        if count == 1 or count % 1000 == 0:
+            log.warning("SMSC %s (%d so far): %s", kind.replace("_", " "), count, detail)
+
+
+def _receipt_text(pdu: DeliverPdu) -> str:
+    """Receipt texts are ASCII by every SMSC's convention; anything else is read as Latin-1."""
+    return pdu.user_data.decode("latin-1")
+
+
+def _looks_like_receipt(event: SmscEvent) -> bool:
+    if isinstance(event, Accepted):
+        return False
+    try:
+        return read_deliver(event.pdu).is_receipt
+    except ValueError:
+        return bool(event.deliver.esm_class & 0x3C)
+

@@ -350,8 +350,7 @@ async def test_deliver_with_an_unlisted_data_coding_is_decoded(
     ("data_coding", "payload"),
     [
         (0x0D, b"kanji"),  # no alphabet we know
-        (0x08, b"\xd8\x00\x00\x41"),  # UCS2 with a broken surrogate pair
-        (0x00, b"\x80\x81"),  # not GSM 03.38
+        (0x0B, b"\x00\x41"),  # reserved alphabet bits
     ],
 )
 async def test_undecodable_deliver_is_answered_and_logged_masked(
@@ -365,6 +364,23 @@ async def test_undecodable_deliver_is_answered_and_logged_masked(
     assert any("9891***0001" in m for m in messages)  # masked as it came on the wire
     assert not any(PHONE in m for m in messages)
     assert await sim.send_mo(PHONE, SHORTCODE, "still bound") == [Status.ESME_ROK]
+
+
+@pytest.mark.parametrize(
+    ("data_coding", "payload"),
+    [
+        (0x08, b"\xd8\x00\x00\x41"),  # half of a surrogate pair: the next part completes it
+        (0x00, b"\x80\x81"),  # not GSM 03.38 alone
+    ],
+)
+async def test_a_part_unreadable_alone_reaches_the_handler_with_its_octets(
+    sim: SmscSimulator, client: SmppClient, recorder: Recorder, data_coding: int, payload: bytes,
+) -> None:
+    """The text is read from the raw octets once the message is whole (smpp/deliver.py)."""
+    response = await sim.send_raw(raw_deliver(payload, data_coding))
+    assert response.status is Status.ESME_ROK
+    deliver = recorder.mo.get_nowait()
+    assert (deliver.short_message, deliver.source.number) == ("", PHONE)
 
 
 async def test_unknown_command_gets_generic_nack(sim: SmscSimulator, client: SmppClient) -> None:

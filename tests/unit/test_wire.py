@@ -13,8 +13,6 @@ from aiosmpplib import (
     DeliverSm,
     EnquireLink,
     GenericNack,
-    OptionalParam,
-    PhoneNumber,
     SmppCommand,
     SmppCommandStatus,
     SubmitSmResp,
@@ -22,12 +20,12 @@ from aiosmpplib import (
 from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
 from smpp import client, errors, sim, ussd, wire
+from smpp.deliver import read_deliver
 from smpp.masking import mask_number
 from smpp.segmentation import concat_udh
+from tests.pdus import PHONE, SHORTCODE, deliver_pdu
 
 Status = SmppCommandStatus
-PHONE = "989121110001"
-SHORTCODE = "20001"
 PERSIAN = "سلام"
 VENDOR_STATUS = 0x00000458
 
@@ -44,21 +42,6 @@ def reader_of(*chunks: bytes, eof: bool = True) -> asyncio.StreamReader:
 def header(length: int, command_id: int, status: int = 0, sequence: int = 7) -> bytes:
     return struct.pack("!IIII", length, command_id, status, sequence)
 
-
-def deliver_pdu(
-    payload: bytes = b"hi", data_coding: int = 0, esm_class: int = 0,
-    params: list[OptionalParam] | None = None,
-) -> bytes:
-    """A deliver_sm whose short_message is ``payload`` as is and data_coding any octet."""
-    message = DeliverSm(
-        short_message="-", source=PhoneNumber(PHONE, TON.INTERNATIONAL, NPI.ISDN),
-        destination=PhoneNumber(SHORTCODE), esm_class=esm_class, optional_params=params or [],
-    )
-    message.sequence_num = 7
-    message.set_encoded_message(payload)
-    pdu = bytearray(message.pdu())
-    pdu[wire.layout(bytes(pdu)).data_coding] = data_coding
-    return bytes(pdu)
 
 
 def with_tlvs(pdu: bytes, *tlvs: tuple[int, bytes]) -> bytes:
@@ -201,9 +184,13 @@ def test_alias_table_targets_are_codings_aiosmpplib_knows() -> None:
         "ا".encode("utf-16-be")[:1],  # half a character decodes to nothing, see below
     ],
 )
-def test_undecodable_ucs2_part(payload: bytes) -> None:
-    with pytest.raises(wire.UndecodablePdu):
-        decoded(deliver_pdu(payload, 0x08))
+def test_a_part_whose_text_is_unreadable_alone_keeps_its_envelope(payload: bytes) -> None:
+    """Half of a surrogate pair is completed by the next part: the text is read from the raw
+    octets once the message is whole (smpp/deliver.py), so the part is not refused."""
+    pdu = deliver_pdu(payload, 0x08)
+    message = decoded(pdu)
+    assert (message.short_message, message.source.number) == ("", "989121110001")
+    assert read_deliver(pdu).user_data == payload
 
 
 def test_empty_message_is_undecodable() -> None:
@@ -215,9 +202,9 @@ def test_empty_message_is_undecodable() -> None:
         decoded(struct.pack("!I", len(empty)) + empty[4:])
 
 
-def test_undecodable_gsm_part() -> None:
-    with pytest.raises(wire.UndecodablePdu):
-        decoded(deliver_pdu(b"\x80\x81", 0x00))
+def test_an_unreadable_gsm_part_keeps_its_envelope() -> None:
+    message = decoded(deliver_pdu(b"\x80\x81", 0x00))
+    assert message.short_message == ""
 
 
 def test_udh_part_keeps_its_concatenation() -> None:

@@ -1,0 +1,76 @@
+"""Delivery receipts as real SMSCs write them (smpp/receipts.py), one row per habit."""
+
+from __future__ import annotations
+
+import pytest
+
+from smpp.receipts import (
+    MESSAGE_STATE,
+    NETWORK_ERROR_CODE,
+    RECEIPTED_MESSAGE_ID,
+    ReceiptIdFormat,
+    ReceiptUnreadable,
+    canonical_id,
+    id_candidates,
+    parse_receipt,
+)
+
+STANDARD = ("id:1a2b3c sub:001 dlvrd:001 submit date:2612020111 done date:2612020112 "
+            "stat:DELIVRD err:000 text:Salam")
+
+
+@pytest.mark.parametrize(
+    ("text", "tlvs", "expected"),
+    [
+        (STANDARD, {}, ("1a2b3c", "DELIVRD", 0, "2612020111", "2612020112")),
+        ("id:000397C9 sub:001 dlvrd:001 submit date:261202011123 done date:261202011125 "
+         "stat:DELIVRD err:000 text:", {}, ("000397C9", "DELIVRD", 0, "261202011123", "261202011125")),
+        ("id:77 sub:001 dlvrd:000 submit date:2612020111 done date:2612020111 stat:UNDELIV err:0x1f",
+         {}, ("77", "UNDELIV", 31, "2612020111", "2612020111")),
+        ("id:77 sub:N/A dlvrd:N/A submit date:N/A done date:N/A stat:EXPIRED err:N/A text:N/A",
+         {}, ("77", "EXPIRED", None, "", "")),
+        ("stat:DELIVRD err:0 id:abc done date:2612020112 submit date:2612020111", {},
+         ("abc", "DELIVRD", 0, "2612020111", "2612020112")),
+        ("ID:abc STAT:delivered ERR:000", {}, ("abc", "DELIVRD", 0, "", "")),
+        ("", {RECEIPTED_MESSAGE_ID: b"5F00A1\x00", MESSAGE_STATE: bytes([5]),
+              NETWORK_ERROR_CODE: bytes([3, 0, 21])}, ("5F00A1", "UNDELIV", 21, "", "")),
+        # the TLV id wins over the text's (some SMSCs write another rendering in the text)
+        (STANDARD, {RECEIPTED_MESSAGE_ID: b"0001a2b3c\x00"}, ("0001a2b3c", "DELIVRD", 0,
+                                                             "2612020111", "2612020112")),
+        ("id:9 stat:DELIVRD text:id:1 stat:UNDELIV", {}, ("9", "DELIVRD", None, "", "")),
+    ],
+)  # fmt: skip
+def test_receipt_formats(text: str, tlvs: dict[int, bytes], expected: tuple[object, ...]) -> None:
+    receipt = parse_receipt(text, tlvs)
+    assert (receipt.message_id, receipt.state, receipt.error, receipt.submitted_at,
+            receipt.done_at) == expected
+
+
+@pytest.mark.parametrize("text", ["", "sub:001 dlvrd:001 stat:DELIVRD", "id:N/A stat:DELIVRD"])
+def test_a_receipt_without_any_id_is_unreadable(text: str) -> None:
+    with pytest.raises(ReceiptUnreadable, match="without a message id"):
+        parse_receipt(text)
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [("000397C9", "397c9"), ("000397d1ab", "397d1ab"), (" AbC ", "abc"), ("0000", "0"), ("", "")],
+)
+def test_canonical_ids(given: str, canonical: str) -> None:
+    assert canonical_id(given) == canonical
+
+
+@pytest.mark.parametrize(
+    ("receipt_id", "id_format", "candidates"),
+    [
+        ("235465", "auto", ["235465", "397c9"]),  # decimal in the receipt, hex in the resp
+        ("397C9", "auto", ["397c9", "235465"]),  # hex in the receipt, decimal in the resp
+        ("000397D1AB", "auto", ["397d1ab", "60281259"]),
+        ("235465", "decimal", ["397c9"]),
+        ("397c9", "hex", ["235465"]),
+        ("397C9", "string", ["397c9"]),
+        ("msg-7", "auto", ["msg-7"]),  # not a number in either base: as written only
+    ],
+)
+def test_id_candidates(receipt_id: str, id_format: ReceiptIdFormat, candidates: list[str]) -> None:
+    assert id_candidates(receipt_id, id_format) == candidates
