@@ -95,8 +95,14 @@ def client_config(settings: Settings) -> ClientConfig:
         system_type=s.system_type, enquire_link_seconds=s.enquire_link_seconds,
         response_timeout_seconds=s.response_timeout_seconds,
         reconnect_min_seconds=s.reconnect_min_seconds, reconnect_max_seconds=s.reconnect_max_seconds,
-        window=s.window, tps=s.tps,
+        window=s.window, tps=s.tps, bind_mode=s.bind_mode, mo_default_coding=s.mo_default_coding,
     )
+
+
+def addressing(settings: Settings) -> Addressing:
+    s = settings.smpp
+    return Addressing(settings.service.shortcode, s.source_ton, s.source_npi, s.destination_ton,
+                      s.destination_npi, s.gsm_data_coding)
 
 
 class Gateway:
@@ -117,11 +123,11 @@ class Gateway:
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds)
-        addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton,
-                                settings.smpp.source_npi)
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
-                               settings.ussd.answer_budget_seconds)
-        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing, screens)
+                               settings.ussd.answer_budget_seconds,
+                               destination_ton=settings.smpp.destination_ton,
+                               destination_npi=settings.smpp.destination_npi)
+        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens)
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
@@ -253,7 +259,7 @@ class Gateway:
     async def _flush_replies(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        while loop.time() < deadline and self.smpp.is_bound:
+        while loop.time() < deadline and self.smpp.can_submit:
             try:
                 waiting = await self._queued_replies()
             except FOREIGN_RETRYABLE:
@@ -278,9 +284,16 @@ class Gateway:
             await self.redis.ping()
         except FOREIGN_RETRYABLE as exc:
             problems.append(f"redis unreachable: {type(exc).__name__}")
-        if not self.smpp.is_bound:
-            problems.append("smpp not bound")
+        problems.extend(smpp_problems(self.smpp))
         return problems
+
+
+def smpp_problems(client: SmppClient) -> list[str]:
+    """'smpp not bound' for a transceiver; with two binds, which: 'smpp receiver not bound'."""
+    down = client.unbound
+    if down == ["transceiver"]:
+        return ["smpp not bound"]
+    return [f"smpp {kind} not bound" for kind in down]
 
 
 def _bound_port(runner: web.AppRunner, configured: int) -> int:
