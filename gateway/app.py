@@ -93,6 +93,7 @@ def intake_config(settings: Settings) -> IntakeConfig:
         parts_ttl_seconds=s.mo_segment_timeout_seconds,
         duplicate_window_seconds=s.mo_duplicate_window_seconds,
         redelivery_grace_seconds=s.mo_redelivery_grace_seconds,
+        mo_default_coding=s.mo_default_coding,
         dialect=settings.ussd.selected_dialect(),
     )
 
@@ -106,8 +107,14 @@ def client_config(settings: Settings) -> ClientConfig:
         system_type=s.system_type, enquire_link_seconds=s.enquire_link_seconds,
         response_timeout_seconds=s.response_timeout_seconds,
         reconnect_min_seconds=s.reconnect_min_seconds, reconnect_max_seconds=s.reconnect_max_seconds,
-        window=s.window, tps=s.tps,
+        window=s.window, tps=s.tps, bind_mode=s.bind_mode, mo_default_coding=s.mo_default_coding,
     )
+
+
+def addressing(settings: Settings) -> Addressing:
+    s = settings.smpp
+    return Addressing(settings.service.shortcode, s.source_ton, s.source_npi, s.destination_ton,
+                      s.destination_npi, s.gsm_data_coding)
 
 
 class Gateway:
@@ -122,16 +129,17 @@ class Gateway:
         dialect = settings.ussd.selected_dialect()
         self._intake = MoIntake(self.redis, self.keys, self.receipts, intake_config(settings))
         self.smpp = SmppClient(client_config(settings), self._intake.on_events)
+        self._intake.last_link_loss = self._last_link_loss
         dialog = Dialog(self.registry, flow_config(settings))
         store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds)
-        addressing = Addressing(settings.service.shortcode, settings.smpp.source_ton,
-                                settings.smpp.source_npi)
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
-                               settings.ussd.answer_budget_seconds)
-        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing, screens)
+                               settings.ussd.answer_budget_seconds,
+                               destination_ton=settings.smpp.destination_ton,
+                               destination_npi=settings.smpp.destination_npi)
+        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
@@ -266,7 +274,7 @@ class Gateway:
     async def _flush_replies(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        while loop.time() < deadline and self.smpp.is_bound:
+        while loop.time() < deadline and self.smpp.can_submit:
             try:
                 waiting = await self._queued_replies()
             except FOREIGN_RETRYABLE:
@@ -283,6 +291,12 @@ class Gateway:
                 pipe.xlen(self.keys.outbound(partition))
             return sum(await pipe.execute())
 
+    def _last_link_loss(self) -> tuple[str, float] | None:
+        """The receiving bind lost most recently without an unbind: where a redelivery may
+        come from (see gateway/transports/smpp_intake.py)."""
+        losses = self.smpp.link_losses
+        return (losses[-1].bind_id, losses[-1].lost_at) if losses else None
+
     # -- health ---------------------------------------------------------------------------------
 
     async def readiness(self) -> list[str]:
@@ -291,9 +305,16 @@ class Gateway:
             await self.redis.ping()
         except FOREIGN_RETRYABLE as exc:
             problems.append(f"redis unreachable: {type(exc).__name__}")
-        if not self.smpp.is_bound:
-            problems.append("smpp not bound")
+        problems.extend(smpp_problems(self.smpp))
         return problems
+
+
+def smpp_problems(client: SmppClient) -> list[str]:
+    """'smpp not bound' for a transceiver; with two binds, which: 'smpp receiver not bound'."""
+    down = client.unbound
+    if down == ["transceiver"]:
+        return ["smpp not bound"]
+    return [f"smpp {kind} not bound" for kind in down]
 
 
 def _bound_port(runner: web.AppRunner, configured: int) -> int:

@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +28,8 @@ from pydantic_settings import (
 )
 
 from gateway.errors import SettingsError
+from smpp.events import GSM_DATA_CODINGS, BindMode, MoDefaultCoding
+from smpp.submit import NPIS, TONS
 from smpp.ussd import BUILTIN_DIALECTS, UssdDialect
 
 PositiveSeconds = float
@@ -46,15 +56,20 @@ class SmppSettings(BaseModel):
     # No default: a secret must come from the environment or a private config file.
     password: SecretStr | None = Field(None, max_length=8)
     system_type: str = Field("", max_length=12)
-    bind_mode: Literal["transceiver", "receiver_transmitter"] = "transceiver"
+    bind_mode: BindMode = "transceiver"
     enquire_link_seconds: float = Field(30, gt=0)
     response_timeout_seconds: float = Field(10, gt=0)
     reconnect_min_seconds: float = Field(0.5, gt=0)
     reconnect_max_seconds: float = Field(30, gt=0)
     window: int = Field(10, ge=1, le=1000)
     tps: float = Field(100, gt=0)
-    source_ton: int = Field(3, ge=0, le=6)
-    source_npi: int = Field(0, ge=0, le=18)
+    # SMPP 3.4 numbering (smpp.submit): the source is the shortcode, the destination a subscriber.
+    source_ton: int = 3
+    source_npi: int = 0
+    destination_ton: int = 1
+    destination_npi: int = 1
+    gsm_data_coding: int = 0  # data_coding for text fitting GSM 03.38: 0 SMSC default, 1 IA5
+    mo_default_coding: MoDefaultCoding = "gsm0338"  # how an MO with data_coding 0 is read
     mo_segment_timeout_seconds: int = Field(120, gt=0)
     mo_duplicate_window_seconds: int = Field(60, ge=0)
     receipt_ttl_seconds: int = Field(259200, gt=0)
@@ -64,6 +79,32 @@ class SmppSettings(BaseModel):
     # An MO stored on a bind that was then lost, at most this long before the loss, and sent
     # again on the next bind, is taken as the SMSC's redelivery (not answered twice).
     mo_redelivery_grace_seconds: float = Field(5, ge=0)
+
+    @field_validator("source_ton", "destination_ton")
+    @classmethod
+    def _ton(cls, value: int) -> int:
+        if value not in TONS:
+            raise ValueError(f"TON must be one of {_listed(TONS)} (SMPP 3.4, 5.2.5)")
+        return value
+
+    @field_validator("source_npi", "destination_npi")
+    @classmethod
+    def _npi(cls, value: int) -> int:
+        if value not in NPIS:
+            raise ValueError(f"NPI must be one of {_listed(NPIS)} (SMPP 3.4, 5.2.6)")
+        return value
+
+    @field_validator("gsm_data_coding")
+    @classmethod
+    def _gsm_data_coding(cls, value: int) -> int:
+        if value not in GSM_DATA_CODINGS:
+            raise ValueError(f"must be one of {_listed(GSM_DATA_CODINGS)}: 0 SMSC default "
+                             "alphabet (GSM 03.38), 1 IA5/ASCII")
+        return value
+
+
+def _listed(values: frozenset[int] | tuple[int, ...]) -> str:
+    return ", ".join(str(value) for value in sorted(values))
 
 
 class RedisSettings(BaseModel):

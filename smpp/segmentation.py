@@ -6,6 +6,10 @@ gateway uses), so what is split here decodes the same way everywhere.
 - GSM 03.38 (data_coding 0) is sent unpacked, one septet per octet; an extension-table
   character is two septets (ESC + code) and a pair is never split across parts.
 - UCS-2 (data_coding 8) is UTF-16 big-endian; a surrogate pair is never split.
+- IA5/ASCII (data_coding 1), only when asked for (``gsm_coding=IA5``, the setting
+  ``smpp.gsm_data_coding``): one octet per character, and only for text whose every character
+  is ASCII and in the GSM 03.38 basic table, so the SMSC's conversion to the air interface gives
+  one septet per octet and the same part sizes as GSM; other GSM text still goes as data_coding 0.
 - One part holds 160 septets / 70 UCS-2 units. A longer text is cut into parts of at most
   153 septets / 67 units, each prefixed with the 8-bit concatenation UDH
   ``05 00 03 ref total seq``.
@@ -24,6 +28,7 @@ from aiosmpplib.codec import (
 )
 
 GSM: Final[int] = 0
+IA5: Final[int] = 1
 UCS2: Final[int] = 8
 MAX_PARTS: Final[int] = 255
 UDHI: Final[int] = 0x40  # esm_class bit: short_message starts with a user data header
@@ -32,7 +37,7 @@ IE_CONCAT_8BIT: Final[int] = 0x00
 IE_CONCAT_16BIT: Final[int] = 0x08
 
 # Octets available for user data, per data_coding: (single message, one part beside a 6-octet UDH).
-_LIMITS: Final[dict[int, tuple[int, int]]] = {GSM: (160, 153), UCS2: (140, 134)}
+_LIMITS: Final[dict[int, tuple[int, int]]] = {GSM: (160, 153), IA5: (160, 153), UCS2: (140, 134)}
 
 # Codec used to turn reassembled user data back into text, per data_coding.
 _DECODERS: Final[dict[int, str]] = {GSM: "gsm0338", 1: "ascii", 3: "latin-1", UCS2: "utf-16-be"}
@@ -51,17 +56,29 @@ def is_gsm(text: str) -> bool:
     return all(c in GSM_BASIC_ENCODE_MAP or c in GSM_EXTENDED_ENCODE_MAP for c in text)
 
 
-def encode_parts(text: str, ref: int, *, data_coding: int | None = None) -> tuple[int, list[bytes]]:
+def is_ia5(text: str) -> bool:
+    """True when every character is ASCII and one septet of the GSM 03.38 basic table."""
+    return all(c.isascii() and c in GSM_BASIC_ENCODE_MAP for c in text)
+
+
+def encode_parts(
+    text: str, ref: int, *, data_coding: int | None = None, gsm_coding: int = GSM
+) -> tuple[int, list[bytes]]:
     """Encode ``text`` and split it into short_message payloads.
 
     Returns ``(data_coding, parts)``. ``data_coding`` is chosen from the text (GSM when
-    ``is_gsm``, else UCS-2) unless given (0 or 8). ``ref`` (0..255) goes in every part's UDH.
-    Raises ValueError for a bad ref, a data_coding other than 0/8, GSM forced on non-GSM text,
-    or more than 255 parts.
+    ``is_gsm``, else UCS-2) unless given (0 or 8); ``gsm_coding`` IA5 sends text that
+    ``is_ia5`` as data_coding 1 instead of GSM. ``ref`` (0..255) goes in every part's UDH.
+    Raises ValueError for a bad ref, a data_coding other than 0/8, a gsm_coding other than
+    0/1, GSM forced on non-GSM text, or more than 255 parts.
     """
     if not 0 <= ref <= 0xFF:
         raise ValueError(f"concatenation ref must be 0..255, got {ref}")
+    if gsm_coding not in (GSM, IA5):
+        raise ValueError(f"gsm_coding must be {GSM} or {IA5}, got {gsm_coding}")
     coding = _choose_coding(text, data_coding)
+    if coding == GSM and data_coding is None and gsm_coding == IA5 and is_ia5(text):
+        coding = IA5
     units = _UNITS[coding](text)
     single, per_part = _LIMITS[coding]
     if sum(len(unit) for unit in units) <= single:
@@ -109,7 +126,7 @@ def decode_text(data_coding: int, payload: bytes) -> str:
 def _choose_coding(text: str, data_coding: int | None) -> int:
     if data_coding is None:
         return GSM if is_gsm(text) else UCS2
-    if data_coding not in _LIMITS:
+    if data_coding not in (GSM, UCS2):
         raise ValueError(f"data_coding must be {GSM} or {UCS2}, got {data_coding}")
     if data_coding == GSM and not is_gsm(text):
         raise ValueError("text has characters outside the GSM 03.38 alphabet")
@@ -131,7 +148,13 @@ def _ucs2_units(text: str) -> list[bytes]:
     return [c.encode("utf-16-be") for c in text]
 
 
-_UNITS: Final[dict[int, Callable[[str], list[bytes]]]] = {GSM: _gsm_units, UCS2: _ucs2_units}
+def _ia5_units(text: str) -> list[bytes]:
+    return [c.encode("ascii") for c in text]
+
+
+_UNITS: Final[dict[int, Callable[[str], list[bytes]]]] = {
+    GSM: _gsm_units, IA5: _ia5_units, UCS2: _ucs2_units,
+}  # fmt: skip
 
 
 def _chunk(units: list[bytes], limit: int) -> list[bytes]:

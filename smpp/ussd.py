@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from aiosmpplib import NPI, TON, PhoneNumber, SubmitSm
+from aiosmpplib import SubmitSm
 from aiosmpplib.codec import find_codec_info
 from aiosmpplib.protocol import DEFAULT_ENCODING
 from aiosmpplib.state import ITS_SESSION_INFO, USSD_SERVICE_OP
@@ -202,8 +202,8 @@ def build_screen(
     coding, octets = encode_screen(text)
     message = UssdSubmitSm(
         short_message="-",  # placeholder; the encoded screen below is what goes on the wire
-        source=PhoneNumber(addressing.source, TON(addressing.source_ton), NPI(addressing.source_npi)),
-        destination=PhoneNumber(destination, TON.INTERNATIONAL, NPI.ISDN),
+        source=addressing.source_address(),
+        destination=addressing.destination_address(destination),
         service_type=dialect.service_type,
         registered_delivery=0,
         encoding="ucs2" if coding == UCS2 else None,

@@ -32,9 +32,10 @@ HTTP_SCREEN_TTL_SECONDS = 60
 class ScreenSender:
     def __init__(
         self, redis: Redis, keys: Keys, client: SmppClient, dialect: ussd.UssdDialect,
-        answer_budget_seconds: float,
+        answer_budget_seconds: float, *, destination_ton: int = 1, destination_npi: int = 1,
     ) -> None:
         self._answer_budget = answer_budget_seconds
+        self._destination = destination_ton, destination_npi  # smpp.destination_ton/_npi
         self._redis = redis
         self._keys = keys
         self._client = client
@@ -62,8 +63,8 @@ class ScreenSender:
 
     async def _submit(self, message: OutboundMessage) -> bool:
         screen = ussd.build_screen(
-            message.text, message.recipient, Addressing(message.sender, 0, 0), self._dialect,
-            end=message.ussd_end, session_info=bytes.fromhex(message.session_info),
+            message.text, message.recipient, Addressing(message.sender, 0, 0, *self._destination),
+            self._dialect, end=message.ussd_end, session_info=bytes.fromhex(message.session_info),
         )
         for _ in range(TRIES):
             try:

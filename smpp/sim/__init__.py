@@ -7,12 +7,14 @@ gateway's runtime (tests/unit/test_layers.py checks).
     inbox.py     MT parts reassembled into messages, waited on by destination
     pdus.py      deliver_sm / receipt / submit_sm building and reading
     ussd.py      USSD dialogues as the network would run them
+    standalone.py  running it on its own until a signal (the CLI)
 """
 
 from smpp.errors import NoReceiverBound, UssdStateError
 from smpp.masking import mask_number
 from smpp.sim.pdus import MtMessage
-from smpp.sim.server import SmscSimulator, run_simulator
+from smpp.sim.server import SmscSimulator
+from smpp.sim.standalone import run_simulator
 from smpp.sim.ussd import UssdDialogue, UssdScreen
 
 __all__ = [

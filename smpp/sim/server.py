@@ -20,7 +20,12 @@ Knobs for fault injection, all plain attributes:
 ``submit_gate``       an Event, set; while cleared, submit_sm are read but not answered
                       (``submits_in_flight`` / ``peak_submits_in_flight`` count them);
 ``ignore_enquire_link`` how many of the next enquire_link to leave unanswered;
+``refuse_binds``      bind commands (e.g. ``SmppCommand.BIND_RECEIVER``) answered ESME_RBINDFAIL;
 ``received``          requests received so far, by command id (`wait_received` waits on it).
+
+Links: ``drop_binds(command)`` aborts the connections (of one bind kind, if given),
+``unbind_esmes(command)`` ends them with an orderly unbind, ``push_raw`` writes PDU bytes
+as they are, expecting no answer (a generic_nack storm).
 
 Errors: ``NoReceiverBound`` (in the tree of `smpp.errors`; a RuntimeError too) when an MO
 has nobody to go to; ``TimeoutError`` when an ESME does not answer in time;
@@ -36,7 +41,6 @@ import hmac
 import itertools
 import logging
 import secrets
-import signal
 import struct
 from collections.abc import Awaitable, Callable
 from typing import Final, Literal, cast
@@ -51,6 +55,7 @@ from aiosmpplib import (
     GenericNack,
     SmppCommand,
     SubmitSmResp,
+    Unbind,
     UnbindResp,
 )  # fmt: skip
 from aiosmpplib.protocol import MESSAGE_TYPE_MAP, SMPP_VERSION_3_4
@@ -75,7 +80,7 @@ from smpp.ussd import SMPP34, UssdDialect
 from smpp.wire import Status
 
 __all__ = ["MtMessage", "NoReceiverBound", "SmscSimulator", "UssdDialogue", "UssdScreen",
-           "UssdStateError", "mask_number", "run_simulator", "serve_forever"]  # fmt: skip
+           "UssdStateError", "mask_number"]  # fmt: skip
 
 log = logging.getLogger("smpp.sim.server")
 
@@ -118,6 +123,7 @@ class SmscSimulator:
         self.submits_in_flight = 0
         self.peak_submits_in_flight = 0
         self.ignore_enquire_link = 0
+        self.refuse_binds: set[SmppCommand] = set()
         self.received: collections.Counter[int] = collections.Counter()
         self._mt_inbox = MtInbox()
         self.ussd = UssdCenter(ussd_dialect, self.send_raw)
@@ -159,8 +165,19 @@ class SmscSimulator:
     def bound_count(self) -> int:
         return sum(1 for session in self._sessions if session.bind is not None)
 
-    async def wait_bound(self, count: int = 1, timeout: float = 5.0) -> None:
-        await self._wait_until(lambda: self.bound_count >= count, timeout)
+    def bound_as(self, command: SmppCommand) -> int:
+        """How many ESMEs are bound with that bind command right now."""
+        return sum(1 for session in self._sessions if session.bind == command)
+
+    async def wait_bound(
+        self, count: int = 1, timeout: float = 5.0, *, command: SmppCommand | None = None
+    ) -> None:
+        """Until ``count`` ESMEs are bound (with ``command``, if given)."""
+        def enough() -> bool:
+            bound = self.bound_count if command is None else self.bound_as(command)
+            return bound >= count
+
+        await self._wait_until(enough, timeout)
 
     async def wait_connections(self, count: int, timeout: float = 5.0) -> None:
         """Until exactly ``count`` ESME connections are open (a killed ESME's has gone)."""
@@ -170,11 +187,27 @@ class SmscSimulator:
         """Until ``count`` requests with that command id have arrived, in all."""
         await self._wait_until(lambda: self.received[command] >= count, timeout)
 
-    async def drop_binds(self) -> None:
-        """Abort every ESME connection (no unbind) and wait until they are gone."""
-        for session in list(self._sessions):
+    async def drop_binds(self, command: SmppCommand | None = None) -> None:
+        """Abort every ESME connection (bound with ``command``, if given; no unbind) and wait
+        until they are gone."""
+        tasks = [self._sessions[session] for session in self._of_bind(command)]
+        for session in self._of_bind(command):
             session.writer.transport.abort()
-        await asyncio.gather(*self._sessions.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def unbind_esmes(self, command: SmppCommand | None = None, timeout: float = 5.0) -> None:
+        """Send unbind to every bound ESME (bound with ``command``, if given), wait for each
+        unbind_resp, close those connections and wait until they are gone."""
+        sessions = [s for s in self._of_bind(command) if s.bind is not None]
+        tasks = [self._sessions[session] for session in sessions]
+        for session in sessions:
+            await session.collect([await session.request(Unbind().pdu())], timeout)
+            session.open = False
+            session.writer.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _of_bind(self, command: SmppCommand | None) -> list[Session]:
+        return [s for s in self._sessions if command is None or s.bind == command]
 
     # -- MT ----------------------------------------------------------------------------------
 
@@ -219,6 +252,14 @@ class SmscSimulator:
         """Send hand-made PDU bytes (sequence number replaced) to a receiver; its response."""
         session = self._receiver()
         return (await session.collect([await session.request(pdu)], timeout))[0]
+
+    async def push_raw(self, pdu: bytes, count: int = 1) -> None:
+        """Write ``pdu`` ``count`` times, as it is (sequence number too), to a receiver,
+        waiting for no response: how a generic_nack or a stray response is sent."""
+        session = self._receiver()
+        for _ in range(count):
+            session.writer.write(pdu)
+        await session.writer.drain()
 
     # -- USSD ------------------------------------------------------------------------------------
 
@@ -283,6 +324,9 @@ class SmscSimulator:
     def _bind_status(self, session: Session, frame: wire.Frame) -> Status:
         if session.bind is not None:
             return Status.ESME_RALYBND
+        if frame.command in self.refuse_binds:
+            log.info("%s refused on purpose", frame.name)
+            return Status.ESME_RBINDFAIL
         header = frame.header()
         try:
             parsed = MESSAGE_TYPE_MAP[header.smpp_command].from_pdu(frame.data, header)
@@ -391,29 +435,3 @@ class SmscSimulator:
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-# -- running it on its own ------------------------------------------------------------------
-
-
-async def serve_forever(sim: SmscSimulator, stop: asyncio.Event | None = None) -> None:
-    """Run ``sim`` until ``stop`` is set (or the task is cancelled)."""
-    async with sim:
-        log.info("SMSC simulator listening on %s:%d", sim.host, sim.port)
-        await (stop or asyncio.Event()).wait()
-
-
-def run_simulator(
-    host: str, port: int, system_id: str, password: str, ussd_dialect: UssdDialect = SMPP34
-) -> None:
-    """Blocking entry point for the CLI; stops cleanly on SIGINT/SIGTERM."""
-    sim = SmscSimulator(host, port, system_id, password, ussd_dialect=ussd_dialect)
-    asyncio.run(_run_until_signalled(sim))
-
-
-async def _run_until_signalled(sim: SmscSimulator) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await serve_forever(sim, stop)
