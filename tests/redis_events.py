@@ -47,7 +47,7 @@ async def keyspace(db: redis.asyncio.Redis, key: str, command: str) -> AsyncIter
     """Redis keyspace notifications for `command` on `key`: "xdel" on an outbound stream is a
     reply acknowledged, "set" on a receipt key an accepted part remembered. Tests wait on
     what the gateway did, not on time."""
-    await db.config_set("notify-keyspace-events", "K$t")  # string and stream commands
+    await db.config_set("notify-keyspace-events", "K$tg")  # string, stream and generic (del)
     events = KeyEvents()
     pubsub = db.pubsub()
     await pubsub.subscribe(f"__keyspace@0__:{key}")

@@ -18,7 +18,7 @@ changes another's answer nor loses another's data.
 - A USSD input (ussd_service_op present) is read through the operator's dialect.
 - A receipt is read by our tolerant parser (`smpp.receipts`) and correlated; one that cannot be
   read or matched is still answered ESME_ROK (retrying the same bytes cannot help), counted and
-  logged once per kind.
+  logged rate-limited (smpp/logging_limits.py: one line per kind a minute, then a summary).
 
 When Redis cannot take the batch the SMSC is told ESME_RX_T_APPN, so it retries later.
 """
@@ -44,6 +44,7 @@ from gateway.store.scripts import ScriptArg, load_script, queue_script
 from smpp import ussd
 from smpp.client import Accepted, Delivered, SmscEvent
 from smpp.deliver import DefaultCoding, DeliverPdu, codec_name, read_deliver
+from smpp.logging_limits import RateLimitedLog
 from smpp.receipts import Receipt, parse_receipt
 
 log = logging.getLogger("gateway.transports.smpp_intake")
@@ -101,7 +102,7 @@ class MoIntake:
         self._store = load_script(redis, "store_mo.lua")
         self.stored = 0
         self.duplicates = 0
-        self.anomalies: Counter[str] = Counter()  # SMSC misbehaviour, by kind
+        self._anomalies = RateLimitedLog(log)
         self.draining = False  # shutting down: MO is refused so the SMSC tries another bind
 
     async def on_events(self, events: list[SmscEvent], bind_id: str) -> list[SmppCommandStatus]:
@@ -216,12 +217,13 @@ class MoIntake:
             return OK
         return item.status
 
+    @property
+    def anomalies(self) -> Counter[str]:
+        """SMSC misbehaviour by kind, every occurrence (logged at most once a minute per kind)."""
+        return self._anomalies.counts
+
     def _anomaly(self, kind: str, detail: str) -> None:
-        """Counted always; logged the first time of each kind, then every thousandth."""
-        self.anomalies[kind] += 1
-        count = self.anomalies[kind]
-        if count == 1 or count % 1000 == 0:
-            log.warning("SMSC %s (%d so far): %s", kind.replace("_", " "), count, detail)
+        self._anomalies.warning(kind, "SMSC %s: %s", kind.replace("_", " "), detail)
 
 
 def _receipt_text(pdu: DeliverPdu) -> str:
