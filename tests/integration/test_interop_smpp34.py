@@ -13,12 +13,11 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-import smpp34
 
 from flows.catalog import default_catalog
 from gateway.app import Gateway
 from tests.harness import SARA_DEVICE, SARA_NEW, SARA_OLD, demo_registry, gateway_settings
-from tests.peers.smpp34_smsc import Mt, Smpp34Smsc
+from tests.peers.smpp34_smsc import Mt, Smpp34Smsc, smpp34
 
 SHORTCODE = "7777"
 USSD_CODE = "*7777#"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-import smpp34
 
-from tests.peers.smpp34_smsc import Smpp34Smsc, split_udh, ucs2_segments
+from tests.peers.smpp34_smsc import Smpp34Smsc, smpp34, split_udh, ucs2_segments
 
 PHONE = "989361110003"
 LONG = "سامانه همتا: بازیابی دستگاه‌ها با شماره جدید. " * 4
