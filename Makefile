@@ -1,8 +1,11 @@
 # hamta-gateway developer tasks. `make test` or `make demo` alone sets everything up on a
-# fresh Debian machine that has Python >= 3.11: the virtualenv, the package, redis-server.
+# fresh Debian machine that has Python >= 3.11: the virtualenv, the package, redis-server;
+# `make test` also the interop peers (smpp34 from PyPI in the test extras, Kannel with apt).
 #
 #   make venv    .venv with the package and its test extras (again only when pyproject.toml changes)
 #   make redis   make sure redis-server is installed (the project runs its own, never port 6379)
+#   make peers   make sure Kannel (bearerbox, smsbox) is installed for the interop tests; when it
+#                cannot be (not root, no apt) it says what to install and those tests skip
 #   make lint    mypy --strict and ruff, both configured in pyproject.toml (CI runs it)
 #   make test    the whole test suite (PYTEST_ARGS="-k normalize" to narrow it)
 #   make demo    SMSC simulator + gateway + subscriber console, all local
@@ -26,7 +29,7 @@ PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	done; true)
 endif
 
-.PHONY: venv redis lint test demo bench clean
+.PHONY: venv redis peers lint test demo bench clean
 
 venv: $(STAMP)
 
@@ -59,11 +62,14 @@ $(STAMP): pyproject.toml
 redis:
 	@bash scripts/ensure-redis.sh
 
+peers:
+	@bash scripts/ensure-kannel.sh
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv redis
+test: venv redis peers
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 demo: venv redis
