@@ -194,17 +194,19 @@ def _without_payload(pdu: bytes) -> bytes:
 
 
 # aiosmpplib refuses a submit_sm/deliver_sm without text. A USSD one may have none (an abort
-# or timeout notice): it is read with this placeholder, then its text set back to "". An SMS
-# without text stays undecodable.
+# or timeout notice), and so may a delivery receipt that says it all in its TLVs
+# (receipted_message_id, message_state): they are read with this placeholder, then their text
+# set back to "". An SMS without text stays undecodable.
+_TEXTLESS_ALLOWED: Final = frozenset({USSD_SERVICE_OP, 0x001E})  # 0x001E: receipted_message_id
 _PLACEHOLDER: Final = b"\x00\x20"  # " " in UCS-2, "@ " in GSM 03.38: readable either way
 
 
 def _textless(pdu: bytes) -> bool:
-    """No short_message and no message_payload, in a PDU with ussd_service_op."""
+    """No short_message and no message_payload, in a USSD PDU or a TLV-only receipt."""
     at = layout(pdu)
     tags = {tag for tag, _ in tlvs(pdu[at.tlvs :])}
     empty = at.short_message.start == at.short_message.stop
-    return empty and USSD_SERVICE_OP in tags and MESSAGE_PAYLOAD not in tags
+    return empty and bool(tags & _TEXTLESS_ALLOWED) and MESSAGE_PAYLOAD not in tags
 
 
 def _with_placeholder_text(pdu: bytes) -> bytes:

@@ -134,8 +134,7 @@ RECEIPTS = {
                " stat:DELIVRD err:000 text:",
     "TLV only": "",  # receipted_message_id + message_state, sm_length 0, no message_payload
 }
-NOT_YET = pytest.mark.xfail(strict=True, reason="issue 9 receipts: parser not yet tolerant")
-SHAPES = [pytest.param(shape, marks=[] if shape == "standard" else [NOT_YET]) for shape in RECEIPTS]
+SHAPES = list(RECEIPTS)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -174,13 +173,9 @@ async def test_throttled_submits_are_retried_and_nothing_is_lost(
     assert sorted(accepted) == sorted(delivered)  # and every part was accepted exactly once
 
 
-# A receipt the handler cannot read fails the whole batch of events it came in (smpp/client.py
-# `_handle`), so the MOs beside it are refused too. TLV-only never reaches the handler (it is
-# refused while decoding), so it refuses nobody else.
-POISON = pytest.mark.xfail(
-    strict=True, reason="issue 9 receipts: an unreadable receipt fails the MOs of its batch")
-BESIDE = [pytest.param(shape, marks=[POISON] if shape in {"12-digit dates", "err:0x0", "sub:N/A"} else [])
-          for shape in RECEIPTS]
+# Every event of a batch gets its own answer (gateway/transports/smpp_intake.py): a receipt,
+# whatever its shape, never changes the answer of the MOs beside it.
+BESIDE = list(RECEIPTS)
 
 
 @pytest.mark.parametrize("shape", BESIDE)
