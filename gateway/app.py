@@ -31,6 +31,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
@@ -69,11 +71,19 @@ def connect_redis(settings: Settings) -> Redis:
         "health_check_interval": 10, "max_connections": settings.redis.max_connections,
     }
     if settings.redis.cluster:
-        retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
         # A RedisCluster answers the same commands without being a Redis subclass.
-        return RedisCluster.from_url(settings.redis.url, retry=retry, **options)  # type: ignore[return-value]
-    pool = BlockingConnectionPool.from_url(settings.redis.url, timeout=10, **options)
+        return RedisCluster.from_url(settings.redis.url, retry=_retry(), **options)  # type: ignore[return-value]
+    # A pooled connection left over from before a Redis restart fails on first use: it is
+    # opened again at once (the retry), so the first MO after the restart is stored, not refused.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis.url, timeout=10, retry=_retry(),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError], **options,
+    )
     return Redis(connection_pool=pool)
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
 
 
 def flow_config(settings: Settings) -> FlowConfig:
