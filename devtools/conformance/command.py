@@ -47,6 +47,10 @@ def conformance(settings: Settings, password: str, options: ConformanceOptions,
         return 2
     try:
         results = asyncio.run(run(settings, password, options, scenarios, out))
+    except OSError as exc:  # the simulator could not listen (port in use, address unknown)
+        print(f"hamta-gateway: cannot run the SMSC simulator on {settings.smpp.host}:"
+              f"{settings.smpp.port}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("hamta-gateway: conformance interrupted; no results written", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ bound to it (tests/harness.py settings), the demo registry in the test's redis-s
 from __future__ import annotations
 
 import io
+import socket
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -97,3 +98,14 @@ def test_no_gateway_bound_is_an_error_for_every_scenario(tmp_path: Path) -> None
     errors = [case.find("error") for case in root.iter("testcase")]
     assert all(e is not None and e.attrib["message"].startswith("no gateway bound") for e in errors)
 
+
+
+def test_a_port_in_use_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text(textwrap.dedent(SCENARIOS), encoding="utf-8")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        settings = gateway_settings("redis://127.0.0.1:1/0", taken.getsockname()[1])
+        options = ConformanceOptions(scenarios, tmp_path / "x.xml", bind_timeout=0.2)
+        assert conformance(settings, "secret", options, io.StringIO()) == 1
+    assert "cannot run the SMSC simulator on 127.0.0.1:" in capsys.readouterr().err
+    assert not (tmp_path / "x.xml").exists()
