@@ -1,4 +1,4 @@
-"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench."""
+"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench, conformance."""
 
 from __future__ import annotations
 
@@ -68,7 +68,27 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure turns/s against a bare ESME")
     bench.add_argument("--subscribers", type=int, default=200)
     bench.set_defaults(command=_bench)
+    _conformance_parser(commands)
     return parser
+
+
+def _conformance_parser(commands: Any) -> None:
+    conformance = commands.add_parser(
+        "conformance", help="play scenarios through the simulator against a running gateway",
+        description="Start the SMSC simulator on smpp.host:smpp.port, wait for a gateway to bind, "
+                    "play the scenarios (docs/conformance.md), print a table, write JUnit XML. "
+                    "Exit 0: all passed; 1: a scenario failed; 2: the scenarios file is invalid.")
+    conformance.add_argument("--scenarios", type=Path, required=True, metavar="FILE")
+    conformance.add_argument("--junit", type=Path, default=Path("conformance-results.xml"),
+                             metavar="PATH", help="JUnit XML out (default: %(default)s)")
+    conformance.add_argument("--timeout", type=_seconds, default=10.0, metavar="S",
+                             help="how long an expectation waits without `within` (default: %(default)s)")
+    conformance.add_argument("--bind-timeout", type=_seconds, default=30.0, metavar="S",
+                             help="how long to wait for the gateway to bind (default: %(default)s)")
+    conformance.add_argument("--registry", action=argparse.BooleanOptionalAction, default=True,
+                             help="check expect_registry steps in the embedded registry on redis.url; "
+                                  "--no-registry skips them (a gateway with another registry)")
+    conformance.set_defaults(command=_conformance)
 
 
 def _until_signal(main_coro: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -124,6 +144,24 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         logging.getLogger("transitions").setLevel(logging.WARNING)
     asyncio.run(demo(args.script, sys.stdout, ussd=args.ussd))
     return 0
+
+
+def _seconds(text: str) -> float:
+    seconds = float(text)
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds between 0 and 3600")
+    return seconds
+
+
+def _conformance(settings: Settings, args: argparse.Namespace) -> int:
+    from devtools.conformance.command import ConformanceOptions, conformance
+
+    if args.log_level is None:  # the table is the output; the simulator's INFO lines are noise
+        configure_logging("WARNING")
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+    options = ConformanceOptions(args.scenarios, args.junit, args.timeout, args.bind_timeout,
+                                 args.registry)
+    return conformance(settings, _required_password(settings), options, sys.stdout)
 
 
 def _registry_load(settings: Settings, args: argparse.Namespace) -> int:

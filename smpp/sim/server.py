@@ -179,6 +179,16 @@ class SmscSimulator:
 
         await self._wait_until(enough, timeout)
 
+    @property
+    def ready(self) -> bool:
+        """Some bound ESME takes MOs (receiver or transceiver) and some submits MTs."""
+        binds = {session.bind for session in self._sessions}
+        return bool(binds & RECEIVES) and bool(binds & TRANSMITS)
+
+    async def wait_ready(self, timeout: float = 5.0) -> None:
+        """Until `ready`: a transceiver, or a receiver and a transmitter, have bound."""
+        await self._wait_until(lambda: self.ready, timeout)
+
     async def wait_connections(self, count: int, timeout: float = 5.0) -> None:
         """Until exactly ``count`` ESME connections are open (a killed ESME's has gone)."""
         await self._wait_until(lambda: len(self._sessions) == count, timeout)

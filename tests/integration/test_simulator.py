@@ -168,6 +168,26 @@ async def test_bind_ok(sim: SmscSimulator, kind: type[BindTransceiver]) -> None:
     await client.close()
 
 
+async def test_ready_needs_a_receiver_and_a_transmitter(sim: SmscSimulator) -> None:
+    transmitter = await RawEsme.connect(sim.port)
+    assert await transmitter.bind(BindTransmitter) is Status.ESME_ROK
+    await sim.wait_bound(1)
+    assert not sim.ready
+    with pytest.raises(TimeoutError):
+        await sim.wait_ready(timeout=0.05)
+    receiver = await RawEsme.connect(sim.port)
+    assert await receiver.bind(BindReceiver) is Status.ESME_ROK
+    await sim.wait_ready()
+    assert sim.ready
+    await transmitter.close()
+    await receiver.close()
+
+
+async def test_a_transceiver_alone_is_ready(sim: SmscSimulator, esme: RawEsme) -> None:
+    await sim.wait_ready()
+    assert sim.ready
+
+
 async def test_wrong_password_is_refused_and_closed(sim: SmscSimulator) -> None:
     client = await RawEsme.connect(sim.port)
     assert await client.bind(password="wrong") is Status.ESME_RBINDFAIL
