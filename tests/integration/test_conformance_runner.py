@@ -69,7 +69,8 @@ async def _run(settings: Settings, registry: bool) -> list[ScenarioResult]:
 async def test_registry_checks_read_the_embedded_registry(settings: Settings, gateway: Gateway) -> None:
     results = await _run(settings, registry=True)
     assert [r.outcome for r in results] == ["passed", "passed", "failed"]
-    assert results[1].steps[0].detail == "SIM 09351110002 is expired, owner 1583250689"
+    # as in logs: the number and the national ID masked
+    assert results[1].steps[0].detail == "SIM 0935***0002 is expired, owner 15***89"
     ussd = results[2]
     assert ussd.failure is not None and ussd.failure.number == 4
     assert ussd.failure.detail.startswith("screen (waits for input): «همتا / ۱ بازیابی دستگاه")

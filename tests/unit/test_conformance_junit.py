@@ -9,7 +9,7 @@ from pathlib import Path
 from devtools.conformance.junit import write_junit
 from devtools.conformance.report import print_report, table, tally
 from devtools.conformance.results import ScenarioResult, StepResult
-from devtools.conformance.runner import not_run
+from devtools.conformance.runner import not_run, redact
 from devtools.conformance.scenarios import Scenario, parse_scenarios
 
 SEND = {"send": {"from": "09361110003", "text": "1"}}
@@ -85,3 +85,8 @@ def test_the_report_spells_out_each_failed_scenario() -> None:
     text = out.getvalue()
     assert "\n--- fails & <escapes>: failed\nstep 1 (send) passed" in text
     assert "--- passes" not in text
+
+
+def test_reports_mask_numbers_and_codes_and_hide_passwords() -> None:
+    shown = redact("کد تأیید همتا: 482915، رمز جدید: Ab3dEfGh9k، به 09121110014")
+    assert shown == "کد تأیید همتا: ***، رمز جدید: [password]، به 0912***0014"
