@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -168,7 +169,8 @@ async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
             parse_fixture(bench_fixture(2 * count)))
         await redis.aclose()
         env = {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(sim.port),
-               "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SMPP__TPS": "100000",
+               "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SERVICE__SECRET_KEY": secrets.token_hex(32),
+               "HAMTA_SMPP__TPS": "100000",
                "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": "WARNING"}
         with _process(["-m", "gateway", "run"], env) as process:
             await _bound_or_failed(sim, process)

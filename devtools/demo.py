@@ -48,6 +48,7 @@ async def running_demo(redis_url: str) -> AsyncIterator[tuple[Settings, SmscSimu
                              ussd_dialect=base.ussd.selected_dialect()) as sim:
         settings = load_settings(
             smpp={**base.smpp.model_dump(), "host": "127.0.0.1", "port": sim.port, "password": password},
+            service={**base.service.model_dump(), "secret_key": secrets.token_hex(32)},
             redis={**base.redis.model_dump(), "url": redis_url},
             http={**base.http.model_dump(), "port": 0},
         )

@@ -26,8 +26,8 @@ def send_code(turn: Turn, key: str, **params: object) -> bool:
         turn.end_session("code_resend_limit")
         return False
     code = codes.new_code()
-    session.code_salt = codes.new_salt()
-    session.code_hash = codes.hash_code(code, session.code_salt)
+    session.code_salt = codes.new_nonce()
+    session.code_hash = codes.hash_code(code, session.code_salt, turn.config.secret_key)
     session.code_expires_at = turn.now + turn.config.code_ttl_seconds
     session.code_sends += 1
     minutes = max(turn.config.code_ttl_seconds // 60, 1)
@@ -43,7 +43,7 @@ def check_code(turn: Turn, text: str) -> CodeCheck:
         return CodeCheck.MALFORMED
     if turn.now > session.code_expires_at:
         return CodeCheck.EXPIRED
-    if codes.code_matches(text, session.code_salt, session.code_hash):
+    if codes.code_matches(text, session.code_salt, session.code_hash, turn.config.secret_key):
         return CodeCheck.CORRECT
     return CodeCheck.WRONG
 

@@ -66,7 +66,9 @@ class Dialog:
                     channel)
         await self._route(turn, _keyword(turn.text))
         if subscriber.session is not None:
-            subscriber.session.last_seen = now
+            subscriber.session.last_seen = subscriber.session_seen_at = now
+        else:
+            subscriber.session_seen_at = 0.0
         return turn.replies
 
     async def _route(self, turn: Turn, word: str) -> None:
@@ -84,8 +86,12 @@ class Dialog:
             await self._in_session(turn, word)
 
     def _expired(self, turn: Turn) -> bool:
-        session = turn.subscriber.session
-        return session is not None and turn.now - session.last_seen > self._config.session_idle_seconds
+        """The session idled out: it is still here but stale, or the store has let it expire
+        while the subscriber's record remembers it was left open."""
+        subscriber, idle = turn.subscriber, self._config.session_idle_seconds
+        if subscriber.session is not None:
+            return turn.now - subscriber.session.last_seen > idle
+        return subscriber.session_seen_at > 0 and turn.now - subscriber.session_seen_at > idle
 
     async def _no_session(self, turn: Turn, word: str, *, expired: bool) -> None:
         if expired:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,9 @@ class FlowConfig:
     lockout_strikes: int = 5
     lockout_seconds: int = 86400
     ussd_resume_seconds: int = 300
+    # Keys code HMACs and password derivation (`service.secret_key`); a fresh random one for
+    # a FlowConfig built without settings (tests), so nothing is ever keyed by a constant.
+    secret_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

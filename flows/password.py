@@ -29,19 +29,22 @@ PASSWORD_LENGTH = 10
 IRAN = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time since 2022
 
 
-def new_password_seed() -> str:
-    return secrets.token_hex(32)
+def operation_password(operation_id: str, key: bytes) -> str:
+    """The operation's new password, derived at the confirming turn from its (random) id and the
+    server secret, and stored nowhere before: a turn run again (its commit was lost) texts the
+    very password the registry already holds, no late process can replace it with another, and
+    nothing in Redis gives it without the secret."""
+    seed = hmac.new(key, f"password\x1f{operation_id}".encode("ascii"), hashlib.sha256).digest()
+    return password_from_seed(seed)
 
 
-def password_from_seed(seed: str) -> str:
-    """The operation's new password, drawn from its random seed: a turn run again (its commit
-    was lost) texts the very password the registry already holds, and no late process can
-    replace it with another. Unbiased: bytes past the alphabet's last whole multiple are skipped."""
+def password_from_seed(seed: bytes) -> str:
+    """Unbiased: bytes past the alphabet's last whole multiple are skipped."""
     alphabet, counter = PASSWORD_ALPHABET, 0
     chosen: list[str] = []
     limit = 256 - 256 % len(alphabet)
     while len(chosen) < PASSWORD_LENGTH:
-        block = hmac.new(bytes.fromhex(seed), counter.to_bytes(4, "big"), hashlib.sha256).digest()
+        block = hmac.new(seed, counter.to_bytes(4, "big"), hashlib.sha256).digest()
         chosen += [alphabet[b % len(alphabet)] for b in block if b < limit]
         counter += 1
     return "".join(chosen[:PASSWORD_LENGTH])
@@ -120,7 +123,6 @@ class PasswordFlow(MachineFlow):
         else:
             session.add_requester = decision.verdict is PasswordVerdict.ADD_AND_RESET
             session.operation_id = secrets.token_hex(12)
-            session.password_seed = new_password_seed()
             if send_code(turn, self.CODE_TEXT):
                 position.fire("rules_passed")
 
@@ -134,7 +136,7 @@ class PasswordFlow(MachineFlow):
             add_requester=session.add_requester, operation_id=session.operation_id,
             message_id=turn.message_id,
         )
-        password = password_from_seed(session.password_seed)
+        password = operation_password(session.operation_id, turn.config.secret_key)
         result, devices = await self._registry.recover_password(change, password)
         if result is MoveResult.CONFLICT:
             turn.end_session("password_conflict")

@@ -1,7 +1,10 @@
 """Per-number conversation state: what a worker loads before a turn and commits after it.
 
 `Subscriber` lives as long as the number keeps talking (language, strikes, lockout);
-`Session` is one conversation and is dropped when it ends or idles out.
+`Session` is one conversation and is dropped when it ends or idles out. The store keeps the
+two apart (`SESSION_FIELDS`): what a conversation collected (IMEI, old number, national ID,
+birth date, the screens shown) expires `session_idle_seconds` after the last message, while
+the language and the lockout outlive it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ class Session(BaseModel):
     national_id: str = ""
     birth_date: str = ""
     add_requester: bool = False
-    password_seed: str = ""  # until the confirming turn commits; then the session is gone
-    # confirmation code: only the salted hash is ever stored
+    # confirmation code: only its HMAC (keyed by the server secret) and the nonce are stored
     code_hash: str = ""
     code_salt: str = ""
     code_expires_at: float = 0.0
@@ -46,3 +48,11 @@ class Subscriber(BaseModel):
     ussd_screen: str = ""
     ussd_resume_offered: bool = False
     ussd_started_at: float = 0.0  # when the current USSD dialogue was dialled
+    # When the live session was last seen: kept with the language, so a session whose record
+    # has expired can still be announced as expired (0: none was left open).
+    session_seen_at: float = 0.0
+
+
+# The fields that belong to one conversation, stored apart from the subscriber's record.
+SESSION_FIELDS: frozenset[str] = frozenset(
+    {"session", "ussd_pages", "ussd_screen", "ussd_resume_offered", "ussd_started_at"})

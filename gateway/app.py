@@ -40,6 +40,7 @@ from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.settings import Settings
 from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
+from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import Keys
 from gateway.store.leases import PartitionLeases
 from gateway.store.mo_parts import PartsSweeper
@@ -88,7 +89,11 @@ def _retry() -> Retry:
 
 def flow_config(settings: Settings) -> FlowConfig:
     s = settings.service
+    if s.secret_key is None:
+        raise SettingsError("setting service.secret_key (HAMTA_SERVICE__SECRET_KEY): required, "
+                            "no default (at least 32 characters, e.g. `openssl rand -hex 32`)")
     return FlowConfig(
+        secret_key=s.secret_key.get_secret_value().encode("utf-8"),
         session_idle_seconds=s.session_idle_seconds, code_ttl_seconds=s.code_ttl_seconds,
         code_max_sends=s.code_max_sends, max_invalid_inputs=s.max_invalid_inputs,
         max_mismatches_per_session=s.max_mismatches_per_session,
@@ -142,14 +147,17 @@ class Gateway:
         self._intake.last_link_loss = self._last_link_loss
         dialog = Dialog(self.registry, flow_config(settings))
         store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
+        dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
+                                   settings.privacy.keep_dead_letter_text)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
-                                 settings.ussd.session_seconds)
+                                 settings.ussd.session_seconds, dead_letters)
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds,
                                destination_ton=settings.smpp.destination_ton,
                                destination_npi=settings.smpp.destination_npi)
-        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens)
+        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens,
+                                  dead_letters)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)

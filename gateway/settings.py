@@ -47,6 +47,16 @@ class ServiceSettings(BaseModel):
     lockout_strikes: int = Field(5, ge=1)
     lockout_seconds: int = Field(86400, gt=0)
     shutdown_seconds: float = Field(20, gt=0)
+    # No default: keys the code HMACs and the derivation of new passwords, and lives only in
+    # the settings (never in Redis). Rotation: docs/security.md.
+    secret_key: SecretStr | None = Field(None, min_length=32)
+
+
+class PrivacySettings(BaseModel):
+    # Dead letters (messages that could not be handled or sent) keep masked numbers and no text,
+    # for a week, unless an operator asks for the text (it may hold what a citizen typed).
+    keep_dead_letter_text: bool = False
+    dead_letter_ttl_seconds: int = Field(7 * 86400, gt=0)
 
 
 class SmppSettings(BaseModel):
@@ -187,6 +197,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     registry: RegistrySettings = RegistrySettings()
     logging: LoggingSettings = LoggingSettings()
+    privacy: PrivacySettings = PrivacySettings()
     ussd: UssdSettings = UssdSettings()
 
     @classmethod

@@ -21,9 +21,10 @@ from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
 from gateway.stopping import Stopping
+from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import INBOUND_GROUP, Keys
 from gateway.store.scripts import ScriptArg, load_script
-from gateway.store.streams import Entry, consume, entry_fields, retrying
+from gateway.store.streams import Entry, consume, retrying
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 
 log = logging.getLogger("gateway.worker")
@@ -37,7 +38,9 @@ class TurnWorker:
     def __init__(
         self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
         shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
+        self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
         self._keys = keys
         self._dialog = dialog
@@ -64,16 +67,20 @@ class TurnWorker:
             await retrying(lambda: self.turn(partition, entry), stopping)
         except LeaseLost:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("turn failed; inbound entry %s moved to the dead letters", entry[0])
-            await retrying(lambda: self._dead_letter(partition, entry), stopping)
+            reason = type(exc).__name__
+            await retrying(lambda: self._dead_letter(partition, entry, reason), stopping)
 
-    async def _dead_letter(self, partition: int, entry: Entry) -> None:
+    async def _dead_letter(self, partition: int, entry: Entry, reason: str) -> None:
         entry_id, fields = entry
         stream = self._keys.inbound(partition)
+        try:
+            message = from_stream_entry(entry_id, fields)
+        except ValueError:  # the entry itself is unreadable: keep what identifies it, masked
+            message = InboundMessage(id=entry_id, sender=fields.get("sender", ""), recipient="", text="")
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(self._keys.dead_letters(), entry_fields({**fields, "inbound_id": entry_id}),
-                      maxlen=100_000, approximate=True)
+            self._dead_letters.stage_inbound(pipe, message, reason)
             pipe.xack(stream, INBOUND_GROUP, entry_id)
             pipe.xdel(stream, entry_id)
             await pipe.execute()
@@ -89,12 +96,14 @@ class TurnWorker:
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
-            self._keys.outbound(partition), self._keys.inbound(partition),
+            self._keys.session(message.sender), self._keys.outbound(partition),
+            self._keys.inbound(partition),
         ]
         numbered = [field for i, reply in enumerate(outbound) for field in (
             reply.recipient, reply.model_copy(update={"id": f"{message.id}/{i}"}).model_dump_json())]
-        args: list[ScriptArg] = [self._owner, state, SUBSCRIBER_TTL_SECONDS, INBOUND_GROUP, message.id,
-                                 *numbered]
+        idle = self._dialog.config.session_idle_seconds
+        args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
+                                 idle, INBOUND_GROUP, message.id, *numbered]
         if not await self._commit(keys=keys, args=args):
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1

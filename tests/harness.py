@@ -20,6 +20,8 @@ from gateway.store.keys import Keys
 from gateway.store.registry import RedisRegistry
 from smpp.sim import SmscSimulator
 
+# The service secret of every gateway a test starts (in-process or as `python -m gateway run`).
+TEST_SECRET_KEY = "test-secret-" + "0123456789abcdef" * 2
 SARA_NEW = "989361110003"  # active, owner 1583250689 (no national-ID cartable)
 SARA_OLD = "989351110002"  # expired, owner 1583250689
 SARA_DEVICE = "490154203237518"  # on SARA_OLD, detached
@@ -88,7 +90,7 @@ def gateway_settings(redis_url: str, smsc_port: int, **sections: dict[str, Any])
                  "reconnect_max_seconds": 0.5, "response_timeout_seconds": 2},
         "redis": {**base.redis.model_dump(), "url": redis_url, "lease_seconds": 3},
         "http": {**base.http.model_dump(), "port": 0},
-        "service": base.service.model_dump(),
+        "service": {**base.service.model_dump(), "secret_key": TEST_SECRET_KEY},
     }
     for section, values in sections.items():
         merged[section] = {**merged.get(section, {}), **values}

@@ -26,12 +26,14 @@ import pytest_asyncio
 from aiosmpplib import SmppCommandStatus
 
 from smpp.sim import SmscSimulator
+from tests.harness import TEST_SECRET_KEY
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PASSWORD: Final = "secret"
 # Fast reconnects and short leases: faults heal within a second or two.
 DEFAULTS: Final[dict[str, str]] = {
     "HAMTA_SMPP__PASSWORD": PASSWORD,
+    "HAMTA_SERVICE__SECRET_KEY": TEST_SECRET_KEY,
     "HAMTA_SMPP__HOST": "127.0.0.1",
     "HAMTA_SMPP__RECONNECT_MIN_SECONDS": "0.05",
     "HAMTA_SMPP__RECONNECT_MAX_SECONDS": "0.5",

@@ -34,6 +34,10 @@ class Keys:
     def subscriber(self, msisdn: str) -> str:
         return f"{self._p(self.partition_of(msisdn))}:sub:{msisdn}"
 
+    def session(self, msisdn: str) -> str:
+        """The number's open conversation: expires with the session's idle time."""
+        return f"{self._p(self.partition_of(msisdn))}:session:{msisdn}"
+
     def mo_parts(self, partition: int, sender: str, recipient: str, ref: int, total: int) -> str:
         return f"{self._p(partition)}:mo-parts:{sender}:{recipient}:{ref}:{total}"
 

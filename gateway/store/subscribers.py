@@ -1,41 +1,59 @@
 """The subscriber-store seam: load a number's conversation state before a turn, and turn it into
 what the turn's commit writes (gateway/store/lua/commit_turn.lua), together with the replies.
 
+Two records per number: the subscriber's (language, strikes, lockout; `SUBSCRIBER_TTL_SECONDS`)
+and the conversation's (`flows.session.SESSION_FIELDS`: what the citizen typed and the screens
+shown), whose TTL is the session's idle time, renewed by each commit: personal data expires with
+the session even when the citizen just walks away.
+
 `SubscriberStore` is what the worker needs; `RedisSubscriberStore` is the default.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from redis.asyncio import Redis
+import json
+from typing import Any, NamedTuple, Protocol
 
 from flows.catalog import Language
-from flows.session import Subscriber
+from flows.session import SESSION_FIELDS, Subscriber
 from gateway.store.keys import Keys
 
-SUBSCRIBER_TTL_SECONDS = 30 * 86400  # language choice and strikes outlive a session
+SUBSCRIBER_TTL_SECONDS = 30 * 86400  # the language choice and the lockout outlive a session
+
+
+class StoredState(NamedTuple):
+    """What a commit writes: each JSON, or '' to delete that record."""
+
+    subscriber: str
+    session: str
 
 
 class SubscriberStore(Protocol):
     async def load(self, msisdn: str) -> Subscriber:
         """The number's state, or a fresh subscriber in the default language."""
 
-    def serialize(self, subscriber: Subscriber) -> str:
+    def serialize(self, subscriber: Subscriber) -> StoredState:
         """The state as the commit stores it."""
 
 
 class RedisSubscriberStore:
-    def __init__(self, redis: Redis, keys: Keys, default_language: Language) -> None:
+    def __init__(self, redis: Any, keys: Keys, default_language: Language) -> None:
         self._redis = redis
         self._keys = keys
         self._default_language: Language = default_language
 
     async def load(self, msisdn: str) -> Subscriber:
-        raw = await self._redis.get(self._keys.subscriber(msisdn))
-        if raw is None:
+        record, session = await self._redis.mget(
+            [self._keys.subscriber(msisdn), self._keys.session(msisdn)])
+        if record is None and session is None:
             return Subscriber(msisdn=msisdn, lang=self._default_language)
-        return Subscriber.model_validate_json(raw)
+        fields: dict[str, object] = {"msisdn": msisdn, "lang": self._default_language}
+        for raw in (record, session):  # a record from before the split may hold a session too
+            if raw is not None:
+                fields |= json.loads(raw)
+        return Subscriber.model_validate(fields)
 
-    def serialize(self, subscriber: Subscriber) -> str:
-        return subscriber.model_dump_json(exclude_defaults=True)
+    def serialize(self, subscriber: Subscriber) -> StoredState:
+        conversation = subscriber.model_dump(include=set(SESSION_FIELDS), exclude_defaults=True)
+        record = subscriber.model_dump_json(exclude=set(SESSION_FIELDS), exclude_defaults=True)
+        return StoredState(record, json.dumps(conversation) if conversation else "")

@@ -20,6 +20,7 @@ from flows.normalize import mask_msisdn
 from gateway.errors import MessageRejected
 from gateway.messages import OutboundMessage
 from gateway.stopping import Stopping
+from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import OUTBOUND_GROUP, Keys
 from gateway.store.streams import Entry, consume, retrying, stopped_within
 from gateway.transports.ussd_screens import ScreenSender
@@ -36,8 +37,9 @@ RETRY_MAX_SECONDS = 10.0
 class ReplySender:
     def __init__(
         self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
-        screens: ScreenSender,
+        screens: ScreenSender, dead_letters: DeadLetters | None = None,
     ) -> None:
+        self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
         self._keys = keys
         self._client = client
@@ -64,15 +66,14 @@ class ReplySender:
                 return  # stopping mid-send: the entry stays pending and is sent after a restart
         except MessageRejected as exc:
             reason = str(exc)
-            await retrying(lambda: self._dead_letter(message, fields["message"], reason), stopping)
+            await retrying(lambda: self._dead_letter(message, reason), stopping)
         await retrying(lambda: self._done(stream, entry_id), stopping)
 
-    async def _dead_letter(self, message: OutboundMessage, raw: str, reason: str) -> None:
+    async def _dead_letter(self, message: OutboundMessage, reason: str) -> None:
         log.error("reply to %s rejected by the SMSC: %s", mask_msisdn(message.recipient), reason)
-        if message.kind != "reply":  # codes and passwords are never kept
-            raw = message.model_copy(update={"text": "[redacted]"}).model_dump_json()
-        await self._redis.xadd(self._keys.dead_letters(), {"message": raw, "reason": reason},
-                               maxlen=100_000, approximate=True)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._dead_letters.stage_outbound(pipe, message, reason)
+            await pipe.execute()
 
     async def _done(self, stream: str, entry_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -65,6 +65,7 @@ def test_the_cli_says_what_failed_and_exits_1(redis_url: str) -> None:
         result = subprocess.run(
             [sys.executable, "-m", "gateway", "run"], cwd=ROOT, capture_output=True, text=True,
             timeout=60, env={"PATH": "/usr/bin:/bin", "HAMTA_SMPP__PASSWORD": "secret",
+                             "HAMTA_SERVICE__SECRET_KEY": "k" * 32,
                              "HAMTA_SMPP__PORT": "1", "HAMTA_REDIS__URL": redis_url,
                              "HAMTA_HTTP__PORT": str(port), "HAMTA_CONFIG": str(ROOT / "config.yaml")},
         )

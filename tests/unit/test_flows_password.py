@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from collections import Counter
+
 import pytest
 
+from flows.codes import code_matches, hash_code
 from flows.dialog_types import Reply
 from flows.memory_registry import MemoryRegistry
+from flows.password import PASSWORD_ALPHABET, operation_password
 from flows.password_hash import verify_password
 from flows.ports import PasswordChange
 from tests.harness import (
@@ -121,11 +126,22 @@ async def test_confirm_processed_twice_changes_once_and_texts_the_same_password(
 
 
 def test_passwords_are_drawn_evenly_from_the_alphabet() -> None:
-    from collections import Counter
-
-    from flows.password import PASSWORD_ALPHABET, new_password_seed, password_from_seed
-
-    drawn = Counter("".join(password_from_seed(new_password_seed()) for _ in range(2000)))
+    key = secrets.token_bytes(32)
+    drawn = Counter("".join(operation_password(secrets.token_hex(12), key) for _ in range(2000)))
     assert set(drawn) == set(PASSWORD_ALPHABET)
     expected = 20000 / len(PASSWORD_ALPHABET)
     assert all(0.7 * expected < count < 1.3 * expected for count in drawn.values())
+
+
+def test_the_password_comes_from_the_operation_and_the_secret_only() -> None:
+    key, other = secrets.token_bytes(32), secrets.token_bytes(32)
+    assert operation_password("op1", key) == operation_password("op1", key)  # a re-run: the same
+    assert operation_password("op1", key) != operation_password("op1", other)
+    assert operation_password("op1", key) != operation_password("op2", key)
+
+
+def test_a_code_hash_is_useless_without_the_secret() -> None:
+    key, nonce = secrets.token_bytes(32), "ab" * 16
+    stored = hash_code("482915", nonce, key)
+    assert code_matches("482915", nonce, stored, key)
+    assert not code_matches("482915", nonce, stored, secrets.token_bytes(32))

@@ -240,3 +240,14 @@ async def test_keywords_with_end_punctuation(registry: MemoryRegistry, word: str
     talk = chat(registry, SARA_NEW)
     await talk.say("1")
     assert await talk.say(word) == ["cancelled"]
+
+
+async def test_a_session_the_store_let_expire_is_still_announced(registry: MemoryRegistry) -> None:
+    talk = chat(registry, SARA_NEW)
+    await talk.say("1")
+    await talk.say(SARA_DEVICE)
+    talk.subscriber.session = None  # its record expired (the idle TTL); the subscriber's did not
+    assert await talk.say("2", after=CONFIG.session_idle_seconds + 1) == ["session_expired",
+                                                                          "ask_national_id"]
+    assert await talk.say("0") == ["cancelled"]
+    assert talk.subscriber.session_seen_at == 0
