@@ -37,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
+from gateway.sealing import Sealer
 from gateway.settings import Settings
 from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
@@ -149,15 +150,16 @@ class Gateway:
         store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
         dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
                                    settings.privacy.keep_dead_letter_text)
+        sealer = Sealer(dialog.config.secret_key)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
-                                 settings.ussd.session_seconds, dead_letters)
+                                 settings.ussd.session_seconds, dead_letters, sealer)
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds,
                                destination_ton=settings.smpp.destination_ton,
                                destination_npi=settings.smpp.destination_npi)
         self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens,
-                                  dead_letters)
+                                  sealer, dead_letters)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)

@@ -50,6 +50,7 @@ class OutboundMessage(BaseModel):
     recipient: str
     text: str
     kind: ReplyKind = "reply"
+    sealed: bool = False  # `text` is sealed (gateway/sealing.py): codes and passwords
     in_reply_to: str = ""
     created_at: float = Field(default_factory=time.time)
     # USSD only: the screen ends the dialogue (PSSR response / "END") or waits (USSR / "CON")

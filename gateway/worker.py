@@ -20,6 +20,7 @@ from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
+from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import INBOUND_GROUP, Keys
@@ -38,9 +39,10 @@ class TurnWorker:
     def __init__(
         self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
         shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
-        dead_letters: DeadLetters | None = None,
+        dead_letters: DeadLetters | None = None, sealer: Sealer | None = None,
     ) -> None:
         self._dead_letters = dead_letters or DeadLetters(keys)
+        self._sealer = sealer or Sealer(dialog.config.secret_key)
         self._redis = redis
         self._keys = keys
         self._dialog = dialog
@@ -99,8 +101,8 @@ class TurnWorker:
             self._keys.session(message.sender), self._keys.outbound(partition),
             self._keys.inbound(partition),
         ]
-        numbered = [field for i, reply in enumerate(outbound) for field in (
-            reply.recipient, reply.model_copy(update={"id": f"{message.id}/{i}"}).model_dump_json())]
+        numbered = [field for i, reply in enumerate(outbound)
+                    for field in (reply.recipient, self._numbered(reply, f"{message.id}/{i}"))]
         idle = self._dialog.config.session_idle_seconds
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
                                  idle, INBOUND_GROUP, message.id, *numbered]
@@ -126,6 +128,13 @@ class TurnWorker:
             subscriber.ussd_pages = []
             screen = Screen(self._dialog.render(subscriber, "ussd_slow"), end=True)
         return [*outbound, _screen(message, screen)]
+
+    def _numbered(self, reply: OutboundMessage, outbound_id: str) -> str:
+        """The queued JSON of a reply; a code's or a password's text sealed, never in clear."""
+        update: dict[str, object] = {"id": outbound_id}
+        if reply.kind != "reply":
+            update |= {"text": self._sealer.seal(reply.text, outbound_id), "sealed": True}
+        return reply.model_copy(update=update).model_dump_json()
 
     def _sms(self, message: InboundMessage, text: str, kind: ReplyKind) -> OutboundMessage:
         """A reply by SMS, always through the SMSC and from the shortcode, whatever channel

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from flows.normalize import mask_msisdn
 from gateway.errors import MessageRejected
 from gateway.messages import OutboundMessage
+from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import OUTBOUND_GROUP, Keys
@@ -37,8 +38,9 @@ RETRY_MAX_SECONDS = 10.0
 class ReplySender:
     def __init__(
         self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
-        screens: ScreenSender, dead_letters: DeadLetters | None = None,
+        screens: ScreenSender, sealer: Sealer, dead_letters: DeadLetters | None = None,
     ) -> None:
+        self._sealer = sealer
         self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
         self._keys = keys
@@ -88,13 +90,22 @@ class ReplySender:
                 return True
             message = message.model_copy(update={"channel": "sms", "transport": "smpp",
                                                  "sender": self._addressing.source})
-        parts = build_parts(message.text, message.recipient, self._addressing, next(self._refs))
+        parts = build_parts(self._text(message), message.recipient, self._addressing, next(self._refs))
         for number, part in enumerate(parts, start=1):
             part.log_id, part.extra_data = message.id, f"{number}/{len(parts)}"
             if not await self._send_part(part, stopping):
                 return False
         log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
         return True
+
+    def _text(self, message: OutboundMessage) -> str:
+        """The text to send; a sealed one opened only here, just before it goes out."""
+        if not message.sealed:
+            return message.text
+        try:
+            return self._sealer.open(message.text, message.id)
+        except ValueError as exc:  # sealed under a secret this process does not hold
+            raise MessageRejected(f"sealed text not openable: {exc}") from exc
 
     async def _send_part(self, part: SubmitSm, stopping: Stopping) -> bool:
         """Tried at least once (a reply that has begun is not cut short by a stop); retried
