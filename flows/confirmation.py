@@ -25,6 +25,8 @@ def send_code(turn: Turn, key: str, **params: object) -> bool:
     if session.code_sends >= turn.config.code_max_sends:
         turn.end_session("code_resend_limit")
         return False
+    if guards.code_rate_limited(turn):
+        return False
     code = codes.new_code()
     session.code_salt = codes.new_nonce()
     session.code_hash = codes.hash_code(code, session.code_salt, turn.config.secret_key)

@@ -23,6 +23,8 @@ class FlowConfig:
     lockout_strikes: int = 5
     lockout_seconds: int = 86400
     ussd_resume_seconds: int = 300
+    codes_per_hour: int = 3  # confirmation codes per number, across sessions
+    codes_per_day: int = 6
     # Keys code HMACs and password derivation (`service.secret_key`); a fresh random one for
     # a FlowConfig built without settings (tests), so nothing is ever keyed by a constant.
     secret_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)

@@ -44,6 +44,29 @@ def count_lookup(turn: Turn) -> bool:
     return True
 
 
+def code_rate_limited(turn: Turn) -> bool:
+    """Codes per number across sessions: at most `codes_per_hour` in an hour and `codes_per_day`
+    in 24 h. True, and the session ends telling how long to wait, when this send is over either;
+    otherwise the send is counted."""
+    subscriber, config, now = turn.subscriber, turn.config, turn.now
+    sent = [t for t in subscriber.code_sends_at if t > now - 86400]
+    last_hour = [t for t in sent if t > now - 3600]
+    wait = 0.0
+    if len(last_hour) >= config.codes_per_hour:
+        wait = last_hour[-config.codes_per_hour] + 3600 - now
+    if len(sent) >= config.codes_per_day:
+        wait = max(wait, sent[-config.codes_per_day] + 86400 - now)
+    subscriber.code_sends_at = sent if wait else [*sent, now]
+    if not wait:
+        return False
+    minutes = max(int(-(-wait // 60)), 1)
+    if minutes > 60:
+        turn.end_session("code_limit_hours", hours=int(-(-minutes // 60)))
+    else:
+        turn.end_session("code_limit_minutes", minutes=minutes)
+    return True
+
+
 def attempts_left(turn: Turn) -> int:
     return turn.config.max_mismatches_per_session - turn.session.mismatches
 

@@ -41,6 +41,11 @@ class Subscriber(BaseModel):
     msisdn: str
     lang: Language = "fa"
     strikes: list[float] = Field(default_factory=list)
+    code_sends_at: list[float] = Field(default_factory=list)  # the last 24 h, for the code limits
+    # The reply budget (gateway/limits.py): segments left, when counted, whether told it ran out.
+    reply_tokens: float | None = None
+    reply_tokens_at: float = 0.0
+    reply_limit_told: bool = False
     locked_until: float = 0.0
     session: Session | None = None
     # USSD: the screens not shown yet, the last screen, and a pending "continue?" offer

@@ -37,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
+from gateway.limits import ReplyBudget
 from gateway.sealing import Sealer
 from gateway.settings import Settings
 from gateway.stopping import EitherEvent
@@ -100,6 +101,7 @@ def flow_config(settings: Settings) -> FlowConfig:
         max_mismatches_per_session=s.max_mismatches_per_session,
         lockout_strikes=s.lockout_strikes, lockout_seconds=s.lockout_seconds,
         ussd_resume_seconds=int(settings.ussd.resume_seconds),
+        codes_per_hour=settings.limits.codes_per_hour, codes_per_day=settings.limits.codes_per_day,
     )
 
 
@@ -153,7 +155,9 @@ class Gateway:
         sealer = Sealer(dialog.config.secret_key)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
-                                 settings.ussd.session_seconds, dead_letters, sealer)
+                                 settings.ussd.session_seconds, dead_letters, sealer,
+                                 ReplyBudget(settings.limits.reply_segments_burst,
+                                             settings.limits.reply_segments_per_10_minutes))
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds,
                                destination_ton=settings.smpp.destination_ton,

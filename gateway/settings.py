@@ -52,6 +52,15 @@ class ServiceSettings(BaseModel):
     secret_key: SecretStr | None = Field(None, min_length=32)
 
 
+class LimitsSettings(BaseModel):
+    """Abuse limits (docs/security.md), chosen for citizens, not attackers."""
+
+    codes_per_hour: int = Field(3, ge=1)  # confirmation codes per number, across sessions
+    codes_per_day: int = Field(6, ge=1)
+    reply_segments_burst: int = Field(12, ge=1)  # MT segments one number may cost at once
+    reply_segments_per_10_minutes: int = Field(20, ge=1)  # then refilled at this pace
+
+
 class PrivacySettings(BaseModel):
     # Dead letters (messages that could not be handled or sent) keep masked numbers and no text,
     # for a week, unless an operator asks for the text (it may hold what a citizen typed).
@@ -198,6 +207,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     logging: LoggingSettings = LoggingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    limits: LimitsSettings = LimitsSettings()
     ussd: UssdSettings = UssdSettings()
 
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
 from redis.asyncio import Redis
 
@@ -19,6 +20,7 @@ from flows.normalize import mask_msisdn
 from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
+from gateway.limits import ReplyBudget
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
@@ -27,6 +29,7 @@ from gateway.store.keys import INBOUND_GROUP, Keys
 from gateway.store.scripts import ScriptArg, load_script
 from gateway.store.streams import Entry, consume, retrying
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
+from smpp.segmentation import segment_count
 
 log = logging.getLogger("gateway.worker")
 
@@ -40,7 +43,10 @@ class TurnWorker:
         self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
         shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
         dead_letters: DeadLetters | None = None, sealer: Sealer | None = None,
+        budget: ReplyBudget | None = None,
     ) -> None:
+        self._budget = budget or ReplyBudget()
+        self.rate_limited: Counter[str] = Counter()
         self._dead_letters = dead_letters or DeadLetters(keys)
         self._sealer = sealer or Sealer(dialog.config.secret_key)
         self._redis = redis
@@ -93,8 +99,7 @@ class TurnWorker:
         if message.channel == "ussd":
             outbound = await self._ussd_turn(subscriber, message)
         else:
-            replies = await self._dialog.handle(subscriber, message.text, message.id, time.time())
-            outbound = [self._sms(message, reply.text, reply.kind) for reply in replies]
+            outbound = await self._sms_turn(subscriber, message)
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
@@ -110,6 +115,21 @@ class TurnWorker:
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1
         log.info("turn for %s: %d replies", mask_msisdn(message.sender), len(outbound))
+
+    async def _sms_turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+        """The dialog's replies while the number's reply budget lasts; past it one notice, then
+        silence (the MO is acknowledged and not handled) until the budget refills."""
+        now = time.time()
+        if not self._budget.allows(subscriber, now):
+            self.rate_limited["replies"] += 1
+            if subscriber.reply_limit_told:
+                return []
+            subscriber.reply_limit_told = True
+            return [self._sms(message, self._dialog.render(subscriber, "reply_limit"), "reply")]
+        replies = await self._dialog.handle(subscriber, message.text, message.id, now)
+        outbound = [self._sms(message, reply.text, reply.kind) for reply in replies]
+        self._budget.spend(subscriber, sum(segment_count(reply.text) for reply in outbound))
+        return outbound
 
     async def _ussd_turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
         screen = await self._ussd.handle(subscriber, message.text, message.ussd_event, message.id,

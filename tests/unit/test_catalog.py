@@ -9,7 +9,7 @@ from flows.catalog import LANGUAGES, default_catalog
 UCS2_TWO_SEGMENTS = 134
 LONGEST = {  # the longest value each placeholder can take
     "hours": 24, "left": 2, "number": "0912***0001", "numbers": "0912***0001، 0912***0002، …",
-    "code": "123456", "imei_tail": "3235", "minutes": 10, "devices": 999, "password": "AbCdEfGh23",
+    "code": "123456", "imei_tail": "3235", "minutes": 60, "devices": 999, "password": "AbCdEfGh23",
 }
 CATALOG = default_catalog()
 EXEMPT = {"help"}  # DESIGN §2: help may be longer

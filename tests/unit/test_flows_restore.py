@@ -251,3 +251,21 @@ async def test_a_session_the_store_let_expire_is_still_announced(registry: Memor
                                                                           "ask_national_id"]
     assert await talk.say("0") == ["cancelled"]
     assert talk.subscriber.session_seen_at == 0
+
+
+async def test_codes_per_number_are_limited_across_sessions(registry: MemoryRegistry) -> None:
+    """20 code requests (new sessions and resends): 3 codes in the hour, 6 in the day, and then
+    a clear wait, never a code."""
+    talk = chat(registry, SARA_NEW)
+    codes = 0
+    for hour in range(4):
+        for _ in range(5):  # 5 requests each hour, 20 in all
+            await talk.say("0")
+            await talk.say("1", after=60)
+            await talk.say(SARA_DEVICE)
+            keys = await talk.say(SARA_OLD)
+            codes += keys.count("code_restore")
+            assert keys in (["code_restore"], ["code_limit_minutes"], ["code_limit_hours"])
+        talk.now += 3600 * (hour + 1) - (talk.now - T0)
+        assert codes == min(3 * (hour + 1), 6)
+    assert talk.seen[-1] == ["code_limit_hours"]  # the day's 6 are used: hours to wait

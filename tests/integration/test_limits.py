@@ -1,0 +1,36 @@
+"""Abuse limits through a real gateway: a number flooding the shortcode costs the operator a
+bounded number of MT segments, is told once, and its dialog state is untouched meanwhile."""
+
+from __future__ import annotations
+
+import redis.asyncio
+from aiosmpplib import SmppCommandStatus
+
+from flows.catalog import default_catalog
+from gateway.store.keys import Keys
+from tests.harness import SARA_NEW, running_gateway
+from tests.redis_events import emptied, keyspace
+
+KEYS = Keys()
+FA = default_catalog()
+
+
+async def test_100_mo_in_a_minute_cost_at_most_20_segments(
+    redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    async with running_gateway(redis_url) as (gateway, sim):
+        partition = KEYS.partition_of(SARA_NEW)
+        async with keyspace(redis_client, KEYS.outbound(partition), "xdel") as sent:
+            for _ in range(100):  # help: 4 segments each, the costliest text to ask for
+                assert await sim.send_mo(SARA_NEW, "7777", "3") == [SmppCommandStatus.ESME_ROK]
+            inbound = KEYS.inbound(partition)
+            await sent.until(lambda: _all_done(redis_client, inbound, KEYS.outbound(partition)),
+                             timeout=30)
+        mts = [mt for mt in sim.mt_log if mt.destination == SARA_NEW]
+        assert sum(mt.parts for mt in mts) <= 20
+        assert [mt.text for mt in mts].count(FA.render("fa", "reply_limit")) == 1
+        assert gateway.worker.rate_limited["replies"] >= 90
+
+
+async def _all_done(db: redis.asyncio.Redis, inbound: str, outbound: str) -> bool:
+    return await emptied(db, inbound)() and await emptied(db, outbound)()
