@@ -49,6 +49,8 @@ async def running_demo(redis_url: str) -> AsyncIterator[tuple[Settings, SmscSimu
         settings = load_settings(
             smpp={**base.smpp.model_dump(), "host": "127.0.0.1", "port": sim.port, "password": password},
             service={**base.service.model_dump(), "secret_key": secrets.token_hex(32)},
+            # One person plays many citizens' dialogs from a few numbers: no reply budget.
+            limits={**base.limits.model_dump(), "reply_segments_burst": 100_000},
             redis={**base.redis.model_dump(), "url": redis_url},
             http={**base.http.model_dump(), "port": 0},
         )

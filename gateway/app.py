@@ -85,6 +85,17 @@ def connect_redis(settings: Settings) -> Redis:
     return Redis(connection_pool=pool)
 
 
+@contextlib.asynccontextmanager
+async def embedded_registry(settings: Settings) -> AsyncIterator[RedisRegistry]:
+    """The embedded registry on the configured Redis (the one `registry load` fills), closed
+    after use: for the commands that read or load it outside a running gateway."""
+    redis = connect_redis(settings)
+    try:
+        yield RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions))
+    finally:
+        await redis.aclose()
+
+
 def _retry() -> Retry:
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
 

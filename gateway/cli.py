@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.errors import SettingsError, StartupFailed
 from gateway.logging_setup import configure_logging
 from gateway.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from gateway.store.registry import RedisRegistry
 
 log = logging.getLogger("gateway.cli")
 
@@ -175,7 +171,9 @@ def _registry_load(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
     async def load() -> None:
-        async with _registry(settings) as registry:
+        from gateway.app import embedded_registry
+
+        async with embedded_registry(settings) as registry:
             await registry.load(fixture)
 
     asyncio.run(load())
@@ -199,7 +197,9 @@ def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
     async def show() -> dict[str, Any] | None:
-        async with _registry(settings) as registry:
+        from gateway.app import embedded_registry
+
+        async with embedded_registry(settings) as registry:
             return await registry.show(args.kind, value)
 
     record = asyncio.run(show())
@@ -215,20 +215,6 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(bench(args.subscribers, sys.stdout))
     return 0
-
-
-@contextlib.asynccontextmanager
-async def _registry(settings: Settings) -> AsyncIterator[RedisRegistry]:
-    """The embedded registry on the configured Redis, closed after use."""
-    from gateway.app import connect_redis
-    from gateway.store.keys import Keys
-    from gateway.store.registry import RedisRegistry
-
-    redis = connect_redis(settings)
-    try:
-        yield RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions))
-    finally:
-        await redis.aclose()
 
 
 def _required_password(settings: Settings) -> str:

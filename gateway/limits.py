@@ -6,7 +6,8 @@ a time, in order, wherever they arrive).
 A turn runs while the bucket holds at least one segment and then pays what its replies cost;
 past that the number gets one notice and then silence until the bucket refills: 100 MO in a
 minute from one number cost at most burst + notice + a refill's worth of segments, and an
-ordinary dialog never meets the limit. SMS turns only: a USSD screen costs the operator no
+ordinary dialog never meets the limit. Turns that counted a strike are not charged (the lockout
+bounds them). SMS turns only: a USSD screen costs the operator no
 segments, and the screens' own pace bounds them.
 """
 

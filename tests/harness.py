@@ -22,6 +22,7 @@ from smpp.sim import SmscSimulator
 
 # The service secret of every gateway a test starts (in-process or as `python -m gateway run`).
 TEST_SECRET_KEY = "test-secret-" + "0123456789abcdef" * 2
+RELAXED_REPLY_BURST = 100_000
 SARA_NEW = "989361110003"  # active, owner 1583250689 (no national-ID cartable)
 SARA_OLD = "989351110002"  # expired, owner 1583250689
 SARA_DEVICE = "490154203237518"  # on SARA_OLD, detached
@@ -91,6 +92,9 @@ def gateway_settings(redis_url: str, smsc_port: int, **sections: dict[str, Any])
         "redis": {**base.redis.model_dump(), "url": redis_url, "lease_seconds": 3},
         "http": {**base.http.model_dump(), "port": 0},
         "service": {**base.service.model_dump(), "secret_key": TEST_SECRET_KEY},
+        # Tests play many dialogs from one number in seconds; the reply budget has its own tests
+        # (tests/integration/test_limits.py), which set it back to the defaults.
+        "limits": {**base.limits.model_dump(), "reply_segments_burst": RELAXED_REPLY_BURST},
     }
     for section, values in sections.items():
         merged[section] = {**merged.get(section, {}), **values}

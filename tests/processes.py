@@ -26,7 +26,7 @@ import pytest_asyncio
 from aiosmpplib import SmppCommandStatus
 
 from smpp.sim import SmscSimulator
-from tests.harness import TEST_SECRET_KEY
+from tests.harness import RELAXED_REPLY_BURST, TEST_SECRET_KEY
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PASSWORD: Final = "secret"
@@ -34,6 +34,7 @@ PASSWORD: Final = "secret"
 DEFAULTS: Final[dict[str, str]] = {
     "HAMTA_SMPP__PASSWORD": PASSWORD,
     "HAMTA_SERVICE__SECRET_KEY": TEST_SECRET_KEY,
+    "HAMTA_LIMITS__REPLY_SEGMENTS_BURST": str(RELAXED_REPLY_BURST),  # as in tests/harness.py
     "HAMTA_SMPP__HOST": "127.0.0.1",
     "HAMTA_SMPP__RECONNECT_MIN_SECONDS": "0.05",
     "HAMTA_SMPP__RECONNECT_MAX_SECONDS": "0.5",

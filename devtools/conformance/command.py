@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TextIO
 
 from devtools.conformance.junit import write_junit
-from devtools.conformance.registry_check import RegistryReader, embedded_registry
+from devtools.conformance.registry_check import RegistryReader
 from devtools.conformance.report import print_report
 from devtools.conformance.results import ScenarioResult
 from devtools.conformance.runner import RunOptions, not_run, play_all
 from devtools.conformance.scenarios import Scenario, ScenarioFileError, load_scenarios
+from gateway.app import embedded_registry
 from gateway.settings import Settings
 from smpp.sim import SmscSimulator
 

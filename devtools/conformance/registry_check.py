@@ -1,18 +1,15 @@
 """`expect_registry` steps: read one record as `registry show` prints it, compare, explain.
 
 The reader is a small seam (`RegistryReader`): the embedded registry on the settings' Redis
-(`embedded_registry`, a `RedisRegistry`) by default. A gateway under test with a registry of its
+(`gateway.app.embedded_registry`, a `RedisRegistry`) by default. A gateway under test with a registry of its
 own is checked with `--no-registry`, and these steps are then reported as skipped.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from devtools.conformance.steps import ExpectDevice, ExpectPerson, ExpectRegistry, ExpectSim
-from gateway.settings import Settings
 
 Record = dict[str, Any]
 
@@ -20,20 +17,6 @@ Record = dict[str, Any]
 class RegistryReader(Protocol):
     async def show(self, kind: str, value: str) -> Record | None:
         """One record as `hamta-gateway registry show` prints it; None when there is none."""
-
-
-@contextlib.asynccontextmanager
-async def embedded_registry(settings: Settings) -> AsyncIterator[RegistryReader]:
-    """The embedded registry on `redis.url` (the one `registry load` fills), closed after use."""
-    from gateway.app import connect_redis
-    from gateway.store.keys import Keys
-    from gateway.store.registry import RedisRegistry
-
-    redis = connect_redis(settings)
-    try:
-        yield RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions))
-    finally:
-        await redis.aclose()
 
 
 def subject(expect: ExpectRegistry) -> tuple[str, str]:

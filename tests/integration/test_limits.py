@@ -7,6 +7,7 @@ import redis.asyncio
 from aiosmpplib import SmppCommandStatus
 
 from flows.catalog import default_catalog
+from gateway.settings import load_settings
 from gateway.store.keys import Keys
 from tests.harness import SARA_NEW, running_gateway
 from tests.redis_events import emptied, keyspace
@@ -18,7 +19,8 @@ FA = default_catalog()
 async def test_100_mo_in_a_minute_cost_at_most_20_segments(
     redis_url: str, redis_client: redis.asyncio.Redis
 ) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+    defaults = load_settings().limits.model_dump()  # the shipped budget, not the tests' relaxed one
+    async with running_gateway(redis_url, limits=defaults) as (gateway, sim):
         partition = KEYS.partition_of(SARA_NEW)
         async with keyspace(redis_client, KEYS.outbound(partition), "xdel") as sent:
             for _ in range(100):  # help: 4 segments each, the costliest text to ask for
