@@ -48,9 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     phone.add_argument("--number", default="09361110003")
     phone.add_argument("--ussd", action="store_true", help="dial the USSD code instead of texting")
     phone.set_defaults(command=_phone)
-    demo = commands.add_parser("demo", help="everything locally, with the demo registry")
+    demo = commands.add_parser(
+        "demo", help="everything locally, with the demo registry",
+        description="A private redis-server (HAMTA_REDIS__URL is ignored), the SMSC simulator, a "
+                    "gateway with the demo registry and a phone console, all in this process.")
     demo.add_argument("--script", type=Path, help="play this conversation and print it")
     demo.add_argument("--ussd", action="store_true", help="dial the USSD code instead of texting")
+    demo.add_argument("--redis-url", metavar="URL",
+                      help="use this Redis instead of a private one; refused (exit 2) when it holds "
+                           "a registry or any key under redis.prefix")
+    demo.add_argument("--force", action="store_true",
+                      help="with --redis-url: use it even if not empty (its registry is replaced)")
     demo.set_defaults(command=_demo)
     registry = commands.add_parser("registry", help="load or show the registry")
     actions = registry.add_subparsers(required=True, metavar="ACTION")
@@ -133,12 +141,21 @@ def _phone(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from devtools.demo import demo
+    from devtools.demo import DemoRefused, demo
 
+    if args.force and args.redis_url is None:
+        print("hamta-gateway: --force needs --redis-url (the private Redis is always empty)",
+              file=sys.stderr)
+        return 2
     if args.log_level is None:
         configure_logging("WARNING")
         logging.getLogger("transitions").setLevel(logging.WARNING)
-    asyncio.run(demo(args.script, sys.stdout, ussd=args.ussd))
+    try:
+        asyncio.run(demo(args.script, sys.stdout, ussd=args.ussd, redis_url=args.redis_url,
+                         force=args.force))
+    except DemoRefused as exc:
+        print(f"hamta-gateway: demo refused, nothing changed: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
