@@ -39,7 +39,7 @@ from flows.dialog_types import FlowConfig
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
 from gateway.sealing import Sealer
-from gateway.settings import Settings
+from gateway.settings import Settings, insecure_binding
 from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
 from gateway.store.dead_letters import DeadLetters
@@ -52,6 +52,7 @@ from gateway.store.subscribers import RedisSubscriberStore
 from gateway.transports.http_app import build_http_app
 from gateway.transports.http_auth import token_middleware
 from gateway.transports.http_callbacks import ussd_routes
+from gateway.transports.http_limits import concurrency_middleware
 from gateway.transports.smpp_intake import IntakeConfig, MoIntake
 from gateway.transports.smpp_sender import ReplySender
 from gateway.transports.ussd_screens import ScreenSender
@@ -61,17 +62,26 @@ from smpp.submit import Addressing
 
 log = logging.getLogger("gateway.app")
 
+# Connections of the HTTP callbacks' Redis client beyond the screen waits: for storing inputs.
+HTTP_STORE_CONNECTIONS = 32
 
-def connect_redis(settings: Settings) -> Redis:
+
+def connect_redis(
+    settings: Settings, *, max_connections: int | None = None, socket_timeout: float = 5,
+    pool_timeout: float = 10,
+) -> Redis:
     """A bounded pool: under load callers wait for a connection instead of failing.
 
     With `redis.cluster`, a Redis Cluster client (same commands, `max_connections` per node;
     a caller finding none free gets an error, retried like any Redis error). Its retries are
     few and short: an MO must be refused (ESME_RX_T_APPN) promptly while a node is away.
+    `max_connections` defaults to `redis.max_connections`; the HTTP callbacks' own client
+    (`_http_server`) is sized by `http.max_screen_waits` instead.
     """
     options: dict[str, Any] = {
-        "decode_responses": True, "socket_timeout": 5, "socket_connect_timeout": 2,
-        "health_check_interval": 10, "max_connections": settings.redis.max_connections,
+        "decode_responses": True, "socket_timeout": socket_timeout, "socket_connect_timeout": 2,
+        "health_check_interval": 10,
+        "max_connections": max_connections or settings.redis.max_connections,
     }
     if settings.redis.cluster:
         # A RedisCluster answers the same commands without being a Redis subclass.
@@ -79,7 +89,7 @@ def connect_redis(settings: Settings) -> Redis:
     # A pooled connection left over from before a Redis restart fails on first use: it is
     # opened again at once (the retry), so the first MO after the restart is stored, not refused.
     pool = BlockingConnectionPool.from_url(
-        settings.redis.url, timeout=10, retry=_retry(),
+        settings.redis.url, timeout=pool_timeout, retry=_retry(),
         retry_on_error=[RedisConnectionError, RedisTimeoutError], **options,
     )
     return Redis(connection_pool=pool)
@@ -247,20 +257,43 @@ class Gateway:
 
     @contextlib.asynccontextmanager
     async def _http_server(self) -> AsyncIterator[None]:
-        routes = ussd_routes(RedisAggregatorBridge(self.redis, self.keys),
-                             answer_budget_seconds=self.settings.ussd.answer_budget_seconds)
-        token = self.settings.http.aggregator_token
-        guards = [token_middleware(token.get_secret_value())] if token else []
-        runner = web.AppRunner(build_http_app(self.readiness, routes, guards), access_log=None)
-        await runner.setup()
+        """The health routes and the aggregator callbacks. The callbacks store and wait for
+        screens on a Redis client of their own (`http.max_screen_waits` + a few connections),
+        so a crowd of USSD hops never takes the connections SMPP intake and the leases use."""
+        http = self.settings.http
+        self._check_http_exposure()
+        budget = self.settings.ussd.answer_budget_seconds
+        waits_redis = connect_redis(
+            self.settings, max_connections=http.max_screen_waits + HTTP_STORE_CONNECTIONS,
+            socket_timeout=budget + 5, pool_timeout=2)  # fmt: skip
+        routes = ussd_routes(RedisAggregatorBridge(waits_redis, self.keys),
+                             answer_budget_seconds=budget, max_screen_waits=http.max_screen_waits)
+        guards = [concurrency_middleware(http.max_concurrent_requests, http.max_concurrent_per_source)]
+        if http.aggregator_token:
+            guards.append(token_middleware(http.aggregator_token.get_secret_value()))
+        app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes)
+        # Bodies are read as sent: a compressed one is refused (415), never inflated.
+        runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         try:
-            site = web.TCPSite(runner, self.settings.http.host, self.settings.http.port)
+            await runner.setup()
+            site = web.TCPSite(runner, http.host, http.port)
             await site.start()
-            self.http_port = _bound_port(runner, self.settings.http.port)
-            log.info("HTTP listening on %s:%s", self.settings.http.host, self.http_port)
+            self.http_port = _bound_port(runner, http.port)
+            log.info("HTTP listening on %s:%s", http.host, self.http_port)
             yield
         finally:
             await runner.cleanup()
+            await waits_redis.aclose()
+
+    def _check_http_exposure(self) -> None:
+        """Settings validation refuses open callbacks on a non-loopback host already; this
+        holds for settings built without it too, and warns about the allowed exception."""
+        problem = insecure_binding(self.settings.http)
+        if problem and not self.settings.http.allow_insecure:
+            raise SettingsError(f"setting http.aggregator_token (HAMTA_HTTP__AGGREGATOR_TOKEN): {problem}")
+        if problem:
+            log.warning("http.allow_insecure is set: the aggregator callbacks on %s are open to "
+                        "anyone who can reach the port (no http.aggregator_token)", self.settings.http.host)
 
     @contextlib.asynccontextmanager
     async def _smpp_link(self) -> AsyncIterator[None]:

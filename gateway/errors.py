@@ -8,6 +8,8 @@
      ├── LeaseLost                   no    the partition moved to another process mid-turn
      ├── MessageRejected             no    the SMSC refused a part permanently (dead-lettered)
      └── BadRequest                  no    an HTTP callback's request is malformed (HTTP 400)
+          ├── UnsupportedMediaType   no    a Content-Type or Content-Encoding it does not read (415)
+          └── BodyTooLarge           no    a body over http.max_body_bytes (413)
 
 The SMPP layer has its own tree (`smpp.errors`), with the same `retryable` attribute. Errors of
 libraries we do not own are classified once, here (`FOREIGN_RETRYABLE`): a Redis or socket error
@@ -56,6 +58,20 @@ class MessageRejected(GatewayError):
 
 class BadRequest(GatewayError):
     """An HTTP callback's request is malformed; the reason goes back to the aggregator."""
+
+    status: ClassVar[int] = 400  # the HTTP answer
+
+
+class UnsupportedMediaType(BadRequest):
+    """The body's Content-Type (or Content-Encoding) is not one the callback reads."""
+
+    status = 415
+
+
+class BodyTooLarge(BadRequest):
+    """The body is larger than http.max_body_bytes."""
+
+    status = 413
 
 
 # redis-py lets some socket errors through unwrapped, hence OSError (and TimeoutError) too.

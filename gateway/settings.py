@@ -7,6 +7,7 @@ directory, else the one shipped at the repository root.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -138,8 +139,53 @@ class RedisSettings(BaseModel):
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    # Aggregators send it as X-Hamta-Token; unset, the callbacks are open (local use only).
+    # Aggregators send it as X-Hamta-Token; unset, the callbacks are open: only on a loopback
+    # host, unless allow_insecure (see `insecure_binding`).
     aggregator_token: SecretStr | None = Field(None, min_length=16)
+    allow_insecure: bool = False  # open callbacks on a non-loopback host (a WARNING at start)
+    max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)  # larger: 413
+    # Per process, on /ussd and /sms/inbound; beyond them an answer at once, never a queue:
+    # 503 + Retry-After (all sources), 429 + Retry-After (one peer address).
+    max_concurrent_requests: int = Field(500, ge=1, le=100_000)
+    max_concurrent_per_source: int = Field(50, ge=1, le=100_000)
+    # USSD hops waiting for their screen, each on a connection of the HTTP callbacks' own Redis
+    # pool (never the one SMPP intake and the leases use); beyond it /ussd answers 503.
+    max_screen_waits: int = Field(200, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _no_open_callbacks_on_the_network(self) -> HttpSettings:
+        problem = insecure_binding(self)
+        if problem and not self.allow_insecure:
+            raise ValueError(problem)
+        return self
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (also as [::1] or ::ffff:127.x) and localhost; anything else (0.0.0.0,
+    "", a name) may be reachable from the network."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def insecure_binding(http: HttpSettings) -> str | None:
+    """Why the aggregator callbacks would be open to the network, or None when they are not."""
+    if http.aggregator_token is not None or is_loopback(http.host):
+        return None
+    return (f"http.host {http.host!r} is not loopback and http.aggregator_token "
+            "(HAMTA_HTTP__AGGREGATOR_TOKEN, 16+ characters) is not set: /ussd and /sms/inbound "
+            "would be open to anyone who can reach the port; set the token, or bind to "
+            "127.0.0.1, or set http.allow_insecure: true (HAMTA_HTTP__ALLOW_INSECURE=true) to "
+            "run open anyway")
 
 
 class RegistrySettings(BaseModel):

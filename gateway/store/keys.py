@@ -7,6 +7,7 @@ one hash tag (`{reg}`) so its Lua moves stay atomic.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass
 
@@ -56,7 +57,11 @@ class Keys:
         return f"{self._p(partition)}:lease"
 
     def ussd_screen(self, session_id: str) -> str:
-        return f"{self.prefix}:ussd-screen:{session_id}"
+        """The list a USSD session's next screen waits on for its HTTP request. The session id
+        (for HTTP: aggregator, the aggregator's sessionId and the number, see
+        gateway/transports/http_callbacks.py) is hashed: no number appears in a key name."""
+        digest = hashlib.blake2b(session_id.encode("utf-8", "surrogatepass"), digest_size=16)
+        return f"{self.prefix}:ussd-screen:{digest.hexdigest()}"
 
     def http_seen(self, partition: int, dedupe_key: str) -> str:
         """In the partition of the stream it guards: one Lua script checks it and appends."""

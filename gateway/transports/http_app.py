@@ -25,9 +25,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_http_app(
     readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = (),
-    middlewares: Iterable[Middleware] = (),
+    middlewares: Iterable[Middleware] = (), *, client_max_size: int = 64 * 1024,
 ) -> web.Application:
-    app = web.Application(middlewares=list(middlewares))
+    """`client_max_size`: the largest request body read (http.max_body_bytes); larger is 413."""
+    app = web.Application(middlewares=list(middlewares), client_max_size=client_max_size)
     app[READINESS] = readiness
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

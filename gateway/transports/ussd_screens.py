@@ -1,6 +1,6 @@
 """USSD screens on their way out: over SMPP (one submit_sm with the dialect's op code and the
 dialogue's its_session_info echoed) or to an HTTP aggregator's waiting request (a Redis list
-per session, popped by gateway/aggregator.py).
+per dialogue, keyed by a digest of its session id, popped by gateway/store/aggregator_bridge.py).
 
 A screen is shown now or never: a few quick tries, and if the SMSC will not take it the
 caller sends its text by SMS instead, so nothing the citizen needs is lost.

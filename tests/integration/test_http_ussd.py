@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,13 +14,20 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.messages import InboundMessage, OutboundMessage
 from gateway.transports.http_app import build_http_app
-from gateway.transports.http_callbacks import SMS_FALLBACK_FA, AggregatorBridge, ussd_routes
+from gateway.transports.http_callbacks import (
+    SMS_FALLBACK_FA,
+    AggregatorBridge,
+    ussd_routes,
+    ussd_session_id,
+)
 
 STREAM = "test:inbound"
 PHONE = "09121110001"
 MSISDN = "989121110001"
 FIRST_HOP = {"sessionId": "ATUid_5b1c", "serviceCode": "*7777#", "phoneNumber": PHONE, "text": ""}
 SMS = {"from": "+989121110001", "to": "7777", "text": "۱", "id": "agg-42"}
+SESSION = ussd_session_id("default", "ATUid_5b1c", MSISDN)
+DIGEST = hashlib.blake2b(SESSION.encode(), digest_size=16).hexdigest()
 
 
 class RedisBridge:
@@ -46,7 +54,7 @@ def screens_key(session_id: str) -> str:
     return f"test:screens:{session_id}"
 
 
-def screen(text: str, end: bool, session_id: str = "ATUid_5b1c") -> str:
+def screen(text: str, end: bool, session_id: str = SESSION) -> str:
     return OutboundMessage(id="o1", channel="ussd", transport="http", sender="*7777#",
                            recipient=MSISDN, text=text, session_id=session_id,
                            ussd_end=end).model_dump_json()  # fmt: skip
@@ -110,16 +118,16 @@ async def test_the_callbacks_sit_beside_the_health_checks(http: TestClient[Any, 
 async def test_first_hop_is_stored_as_begin_and_answered_con(
     http: TestClient[Any, Any], redis_client: redis.asyncio.Redis
 ) -> None:
-    await redis_client.rpush(screens_key("ATUid_5b1c"), screen("۱. بازیابی دستگاه\n۲. رمز", end=False))
+    await redis_client.rpush(screens_key(SESSION), screen("۱. بازیابی دستگاه\n۲. رمز", end=False))
     response = await http.post("/ussd", data=FIRST_HOP)
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert await response.text() == "CON ۱. بازیابی دستگاه\n۲. رمز"
     (message,) = await stored(redis_client)
     assert (message.id, message.channel, message.transport, message.ussd_event) == (
-        "http-ussd:ATUid_5b1c:0", "ussd", "http", "begin")  # fmt: skip
+        f"http-ussd:{DIGEST}:0", "ussd", "http", "begin")  # fmt: skip
     assert (message.sender, message.recipient, message.text, message.session_id) == (
-        MSISDN, "*7777#", "", "ATUid_5b1c")  # fmt: skip
+        MSISDN, "*7777#", "", "http|default|ATUid_5b1c|989121110001")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -129,11 +137,11 @@ async def test_first_hop_is_stored_as_begin_and_answered_con(
 async def test_later_hops_carry_the_newest_input(
     http: TestClient[Any, Any], redis_client: redis.asyncio.Redis, text: str, newest: str, hop: int
 ) -> None:
-    await redis_client.rpush(screens_key("ATUid_5b1c"), screen("Done.", end=True))
+    await redis_client.rpush(screens_key(SESSION), screen("Done.", end=True))
     response = await http.post("/ussd", data={**FIRST_HOP, "text": text})
     assert await response.text() == "END Done."
     (message,) = await stored(redis_client)
-    expected = (newest, "continue", f"http-ussd:ATUid_5b1c:{hop}")
+    expected = (newest, "continue", f"http-ussd:{DIGEST}:{hop}")
     assert (message.text, message.ussd_event, message.id) == expected
 
 
@@ -143,7 +151,7 @@ async def test_the_answer_waits_for_the_screen(
     request = asyncio.create_task(http.post("/ussd", data=FIRST_HOP))
     await redis_client.xread({STREAM: "0"}, block=5000)  # the input is stored before any screen
     assert not request.done()
-    await redis_client.rpush(screens_key("ATUid_5b1c"), screen("Menu", end=False))
+    await redis_client.rpush(screens_key(SESSION), screen("Menu", end=False))
     assert await (await request).text() == "CON Menu"
 
 
@@ -197,7 +205,7 @@ async def test_sms_is_stored_once(
     again = await send()
     assert (again.status, await again.json()) == (200, {"status": "duplicate"})
     (message,) = await stored(redis_client)
-    assert (message.id, message.channel, message.transport) == ("http-sms:agg-42", "sms", "http")
+    assert (message.id, message.channel, message.transport) == ("http-sms:default:agg-42", "sms", "http")
     assert (message.sender, message.recipient, message.text) == (MSISDN, "7777", "۱")
 
 
@@ -206,7 +214,7 @@ async def test_sms_with_a_numeric_json_id(
 ) -> None:
     response = await http.post("/sms/inbound", json={**SMS, "id": 9001})
     assert await response.json() == {"status": "accepted"}
-    assert (await stored(redis_client))[0].id == "http-sms:9001"
+    assert (await stored(redis_client))[0].id == "http-sms:default:9001"
 
 
 @pytest.mark.parametrize(
