@@ -5,6 +5,8 @@
 ``redis_url``     its URL, after FLUSHALL, so no test depends on what another left behind.
 ``redis_client``  an async ``redis.asyncio.Redis`` on that URL (str replies, as the gateway's).
 ``registry``      the real Redis registry through it, loaded with the demo registry.
+``sim``           the SMSC simulator on a free port (default options).
+``db``            ``redis_client`` with the demo registry loaded.
 ``gateways``      starts real `python -m gateway run` processes on that Redis (tests/processes.py).
 """
 
@@ -19,6 +21,7 @@ import redis.asyncio
 
 from devtools.redis_server import RedisServer
 from gateway.store.registry import RedisRegistry
+from smpp.sim import SmscSimulator
 from tests.harness import demo_registry
 from tests.processes import gateways  # noqa: F401  (the fixture, for every test module)
 
@@ -51,3 +54,16 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 async def registry(redis_client: redis.asyncio.Redis) -> RedisRegistry:
     """The real Redis registry, loaded with the demo registry (gateway/data)."""
     return await demo_registry(redis_client)
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[SmscSimulator]:
+    async with SmscSimulator() as simulator:
+        yield simulator
+
+
+@pytest_asyncio.fixture
+async def db(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
+    """A client on the test's (emptied) Redis, with the demo registry loaded."""
+    await demo_registry(redis_client)
+    return redis_client

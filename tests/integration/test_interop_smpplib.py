@@ -129,12 +129,6 @@ def reassemble_ucs2(parts: list[Received]) -> str:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SmscSimulator]:
-    async with SmscSimulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def peer(sim: SmscSimulator) -> AsyncIterator[SmpplibPeer]:
     client = SmpplibPeer(sim.port)
     await asyncio.to_thread(client.open)

@@ -126,12 +126,6 @@ class RawEsme:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SmscSimulator]:
-    async with SmscSimulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def esme(sim: SmscSimulator) -> AsyncIterator[RawEsme]:
     client = await RawEsme.connect(sim.port)
     assert await client.bind() is Status.ESME_ROK

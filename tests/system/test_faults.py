@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio
@@ -33,7 +32,6 @@ from tests.harness import (
     NEW_OWNER,
     SARA_DEVICE,
     SARA_NEW,
-    demo_registry,
     gateway_settings,
 )
 from tests.processes import Citizen, GatewayProcess, Gateways
@@ -53,19 +51,6 @@ def fa(key: str, **params: object) -> str:
 
 def en(key: str, **params: object) -> str:
     return CATALOG.render("en", key, **params)
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SmscSimulator]:
-    async with SmscSimulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def db(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
-    """A client on the test's (emptied) Redis, with the demo registry loaded."""
-    await demo_registry(redis_client)
-    return redis_client
 
 
 async def audited(db: redis.asyncio.Redis, action: str) -> int:

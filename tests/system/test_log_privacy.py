@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 
 import pytest
 import redis.asyncio
@@ -31,7 +31,6 @@ from tests.harness import (
     SARA_NEW,
     TRANSFERRED_ID,
     TRANSFERRED_NEW,
-    demo_registry,
 )
 from tests.processes import Citizen, GatewayProcess, Gateways
 
@@ -40,18 +39,6 @@ pytestmark = pytest.mark.slow
 CATALOG = default_catalog()
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 SEPARATORS = re.compile(r"[ \-./\u200c]")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SmscSimulator]:
-    async with SmscSimulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def db(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
-    await demo_registry(redis_client)
-    return redis_client
 
 
 def registry_secrets() -> tuple[set[str], set[str]]:
