@@ -79,6 +79,6 @@ bench: venv redis
 	$(VENV)/bin/hamta-gateway bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .run
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .run conformance-results.xml
 	rm -rf *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
