@@ -3,16 +3,19 @@ bounded number of MT segments, is told once, and its dialog state is untouched m
 
 from __future__ import annotations
 
+import re
+
 import redis.asyncio
 from aiosmpplib import SmppCommandStatus
 
 from flows.catalog import default_catalog
 from gateway.settings import load_settings
 from gateway.store.keys import Keys
-from tests.harness import SARA_NEW, running_gateway
+from tests.harness import SARA_DEVICE, SARA_NEW, SARA_OLD, running_gateway
 from tests.redis_events import emptied, keyspace
 
 KEYS = Keys()
+CODE = re.compile(r"\b[1-9][0-9]{5}\b")
 FA = default_catalog()
 
 
@@ -34,3 +37,18 @@ async def test_100_mo_in_a_minute_cost_at_most_20_segments(
         assert sum(mt.parts for mt in mts) <= 20
         assert [mt.text for mt in mts].count(FA.render("fa", "reply_limit")) == 1
         assert gateway.worker.rate_limited["replies"] >= 90
+
+
+async def test_20_code_requests_from_one_number_get_3_codes_then_the_wait(redis_url: str) -> None:
+    """Through a real gateway: new sessions and resends alike count (3 codes an hour)."""
+    async with running_gateway(redis_url) as (_gateway, sim):
+        texts: list[str] = []
+        for _ in range(10):  # 20 code requests: each session asks once and resends once
+            for text in ("1", SARA_DEVICE, SARA_OLD, "دوباره", "0"):
+                await sim.send_mo(SARA_NEW, "7777", text)
+                texts.append((await sim.await_mt(SARA_NEW, timeout=10)).text)
+        codes = [text for text in texts if CODE.search(text) and "IMEI" in text]
+        assert len(codes) == 3
+        waits = [text for text in texts if text.startswith(FA.render("fa", "code_limit_minutes",
+                                                                     minutes=1)[:40])]
+        assert waits, texts
