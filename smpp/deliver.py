@@ -17,26 +17,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from aiosmpplib.codec import find_codec_info
+from aiosmpplib.state import (
+    MESSAGE_PAYLOAD,
+    RECEIPTED_MESSAGE_ID,
+    SAR_MSG_REF_NUM,
+    SAR_SEGMENT_SEQNUM,
+    SAR_TOTAL_SEGMENTS,
+    USSD_SERVICE_OP,
+)
 
 from smpp import wire
-from smpp.receipts import RECEIPTED_MESSAGE_ID
-from smpp.segmentation import UDHI, Concat, decode_udh
+from smpp.segmentation import CODECS, UDHI, Concat, decode_octets, decode_udh
 
 # How the SMSC default alphabet (data_coding 0) is read: GSM 03.38 unless the SMSC says otherwise.
 DefaultCoding = Literal["gsm0338", "latin1", "ascii"]
 
-MESSAGE_PAYLOAD: Final = 0x0424
-SAR_MSG_REF_NUM: Final = 0x020C
-SAR_TOTAL_SEGMENTS: Final = 0x020E
-SAR_SEGMENT_SEQNUM: Final = 0x020F
-USSD_SERVICE_OP: Final = 0x0501
 # esm_class bits 2..5 (SMPP 3.4, 5.2.12): SMSC delivery receipt, intermediate notification.
 _MESSAGE_TYPE_MASK: Final = 0x3C
 _RECEIPT_TYPES: Final = frozenset({0x04, 0x20})
 
-# data_coding -> the codec its user data is decoded with (after `wire.known_coding`).
-_CODECS: Final[dict[int, str]] = {1: "ascii", 3: "latin-1", 4: "latin-1", 8: "utf-16-be"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +81,12 @@ def codec_name(data_coding: int, default: DefaultCoding = "gsm0338") -> str:
     coding = wire.known_coding(data_coding)
     if coding == 0:
         return "latin-1" if default == "latin1" else default
-    return _CODECS.get(coding, "latin-1")
+    return CODECS.get(coding, "latin-1")
 
 
 def decode_user_data(codec: str, octets: bytes) -> str:
     """Text from reassembled user data; what cannot be read becomes U+FFFD, never an error."""
-    if codec == "gsm0338":  # aiosmpplib's GSM 03.38 tables, as segmentation's
-        return str(find_codec_info("gsm0338").decode(octets, "replace")[0])
-    return octets.decode(codec, "replace")
+    return decode_octets(codec, octets)
 
 
 def _sar(tlvs: dict[int, bytes]) -> Concat | None:

@@ -27,11 +27,10 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from aiosmpplib.state import MESSAGE_STATE, NETWORK_ERROR_CODE, RECEIPTED_MESSAGE_ID
+
 ReceiptIdFormat = Literal["auto", "hex", "decimal", "string"]
 
-RECEIPTED_MESSAGE_ID: Final = 0x001E
-MESSAGE_STATE: Final = 0x0427
-NETWORK_ERROR_CODE: Final = 0x0423
 
 # SMPP 3.4, 5.2.28: message_state values, as the text's stat names them.
 MESSAGE_STATES: Final[dict[int, str]] = {

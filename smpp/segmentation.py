@@ -40,7 +40,8 @@ IE_CONCAT_16BIT: Final[int] = 0x08
 _LIMITS: Final[dict[int, tuple[int, int]]] = {GSM: (160, 153), IA5: (160, 153), UCS2: (140, 134)}
 
 # Codec used to turn reassembled user data back into text, per data_coding.
-_DECODERS: Final[dict[int, str]] = {GSM: "gsm0338", 1: "ascii", 3: "latin-1", UCS2: "utf-16-be"}
+CODECS: Final[dict[int, str]] = {GSM: "gsm0338", 1: "ascii", 3: "latin-1", 4: "latin-1",
+                                 UCS2: "utf-16-be"}
 
 
 class Concat(NamedTuple):
@@ -119,8 +120,12 @@ def decode_udh(payload: bytes) -> tuple[Concat | None, bytes]:
 
 def decode_text(data_coding: int, payload: bytes) -> str:
     """Decode reassembled user data; unknown characters become replacement characters."""
-    codec = _DECODERS.get(data_coding, "latin-1")
-    return str(find_codec_info(codec).decode(payload, "replace")[0])
+    return decode_octets(CODECS.get(data_coding, "latin-1"), payload)
+
+
+def decode_octets(codec: str, octets: bytes) -> str:
+    """Text from user data in `codec`; what cannot be read becomes U+FFFD, never an error."""
+    return str(find_codec_info(codec).decode(octets, "replace")[0])
 
 
 def _choose_coding(text: str, data_coding: int | None) -> int:

@@ -152,7 +152,11 @@ def ussd_params(pdu: bytes) -> UssdParams | None:
 
     UssdTlvError when ussd_service_op is not one octet; ValueError for a body cut short.
     """
-    found = wire.raw_tlvs(pdu)
+    return ussd_params_in(wire.raw_tlvs(pdu))
+
+
+def ussd_params_in(found: dict[int, bytes]) -> UssdParams | None:
+    """`ussd_params` from TLVs already read (by tag, raw octets)."""
     op = found.get(USSD_SERVICE_OP)
     if op is None:
         return None

@@ -34,6 +34,7 @@ from aiosmpplib.state import (
     COMMAND_RESPONSE_MAP,
     MESSAGE_PAYLOAD,
     NPI,
+    RECEIPTED_MESSAGE_ID,
     TON,
     USSD_SERVICE_OP,
     PduHeader,
@@ -197,7 +198,7 @@ def _without_payload(pdu: bytes) -> bytes:
 # or timeout notice), and so may a delivery receipt that says it all in its TLVs
 # (receipted_message_id, message_state): they are read with this placeholder, then their text
 # set back to "". An SMS without text stays undecodable.
-_TEXTLESS_ALLOWED: Final = frozenset({USSD_SERVICE_OP, 0x001E})  # 0x001E: receipted_message_id
+_TEXTLESS_ALLOWED: Final = frozenset({USSD_SERVICE_OP, RECEIPTED_MESSAGE_ID})
 _PLACEHOLDER: Final = b"\x00\x20"  # " " in UCS-2, "@ " in GSM 03.38: readable either way
 
 

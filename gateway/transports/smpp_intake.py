@@ -42,7 +42,7 @@ from gateway.store.keys import Keys
 from gateway.store.receipts import ReceiptCorrelator
 from gateway.store.scripts import ScriptArg, load_script, queue_script
 from smpp import ussd
-from smpp.client import Accepted, Delivered, SmscEvent
+from smpp.client import Accepted, SmscEvent
 from smpp.deliver import DefaultCoding, DeliverPdu, codec_name, read_deliver
 from smpp.logging_limits import RateLimitedLog
 from smpp.receipts import Receipt, parse_receipt
@@ -153,18 +153,18 @@ class MoIntake:
         if sender is None:
             self._anomaly("mo_not_mobile", "MO from a non-mobile sender ignored")
             return _Staged("ignored")
-        message, codec = self._message(sender, pdu, event)
+        message, codec = self._message(sender, pdu)
         args = self._mo_args(message, pdu, codec, bind_id, loss)
         await queue_script(self._store, pipe, self._mo_keys(sender, pdu), args)
         return _Staged("mo", status=TRY_LATER)
 
-    def _message(self, sender: str, pdu: DeliverPdu, event: Delivered) -> tuple[InboundMessage, str]:
+    def _message(self, sender: str, pdu: DeliverPdu) -> tuple[InboundMessage, str]:
         """The message this PDU carries, its text not decoded yet, and the codec to read it
         with; ValueError when its data_coding or USSD TLVs cannot be read."""
         codec = codec_name(pdu.data_coding, self._config.mo_default_coding)
         common: dict[str, Any] = {"transport": "smpp", "sender": sender, "recipient": pdu.destination,
                                   "text": "", "received_at": time.time()}
-        params = ussd.ussd_params(event.pdu)
+        params = ussd.ussd_params_in(pdu.tlvs)  # the TLVs read once, with the envelope
         if params is None:
             return InboundMessage(channel="sms", **common), codec
         info = params.session_info.hex()

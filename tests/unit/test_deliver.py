@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import pytest
 from aiosmpplib import OptionalParam
-from aiosmpplib.state import SAR_MSG_REF_NUM, SAR_SEGMENT_SEQNUM, SAR_TOTAL_SEGMENTS
+from aiosmpplib.state import (
+    RECEIPTED_MESSAGE_ID,
+    SAR_MSG_REF_NUM,
+    SAR_SEGMENT_SEQNUM,
+    SAR_TOTAL_SEGMENTS,
+)
 
 from smpp import wire
 from smpp.deliver import codec_name, decode_user_data, read_deliver
-from smpp.receipts import RECEIPTED_MESSAGE_ID
 from smpp.segmentation import Concat
 from tests.pdus import PHONE, SHORTCODE, deliver_pdu
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from aiosmpplib.state import MESSAGE_STATE, NETWORK_ERROR_CODE, RECEIPTED_MESSAGE_ID
 
 from smpp.receipts import (
-    MESSAGE_STATE,
-    NETWORK_ERROR_CODE,
-    RECEIPTED_MESSAGE_ID,
     ReceiptIdFormat,
     ReceiptUnreadable,
     canonical_id,
