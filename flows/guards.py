@@ -17,10 +17,9 @@ def invalid_input(turn: Turn, key: str, **params: object) -> None:
 def strike(turn: Turn) -> bool:
     """Count a mismatch or wrong code; True when the session goes on, False when it ended."""
     subscriber, config = turn.subscriber, turn.config
-    window_start = turn.now - config.lockout_seconds
-    subscriber.strikes = [t for t in subscriber.strikes if t > window_start] + [turn.now]
+    _count_strike(turn)
     turn.session.mismatches += 1
-    if len(subscriber.strikes) >= config.lockout_strikes:
+    if subscriber.strikes >= config.lockout_strikes:
         subscriber.locked_until = turn.now + config.lockout_seconds
         turn.end_session("locked", hours=hours_left(turn))
         return False
@@ -30,14 +29,22 @@ def strike(turn: Turn) -> bool:
     return True
 
 
+def _count_strike(turn: Turn) -> None:
+    """A count and the start of its window, nothing more: the window opens at the first strike
+    and lasts `lockout_seconds`; a strike after it starts a new count."""
+    subscriber = turn.subscriber
+    if turn.now - subscriber.strikes_since >= turn.config.lockout_seconds:
+        subscriber.strikes, subscriber.strikes_since = 0, turn.now
+    subscriber.strikes += 1
+
+
 def count_lookup(turn: Turn) -> bool:
     """An answer that tells something about a device (where it is) is not a mismatch but is
     rationed like one, so nobody can probe IMEI-number pairs without limit; True while the
     number is not locked out."""
     subscriber, config = turn.subscriber, turn.config
-    window_start = turn.now - config.lockout_seconds
-    subscriber.strikes = [t for t in subscriber.strikes if t > window_start] + [turn.now]
-    if len(subscriber.strikes) >= config.lockout_strikes:
+    _count_strike(turn)
+    if subscriber.strikes >= config.lockout_strikes:
         subscriber.locked_until = turn.now + config.lockout_seconds
         turn.end_session("locked", hours=hours_left(turn))
         return False

@@ -9,7 +9,9 @@ the language and the lockout outlive it.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
 
 from flows.catalog import Language
 
@@ -40,7 +42,9 @@ class Session(BaseModel):
 class Subscriber(BaseModel):
     msisdn: str
     lang: Language = "fa"
-    strikes: list[float] = Field(default_factory=list)
+    # Strikes counted in the lockout window that opened at `strikes_since` (flows/guards.py)
+    strikes: int = 0
+    strikes_since: float = 0.0
     code_sends_at: list[float] = Field(default_factory=list)  # the last 24 h, for the code limits
     # The reply budget (gateway/limits.py): segments left, when counted, whether told it ran out.
     reply_tokens: float | None = None
@@ -56,6 +60,15 @@ class Subscriber(BaseModel):
     # When the live session was last seen: kept with the language, so a session whose record
     # has expired can still be announced as expired (0: none was left open).
     session_seen_at: float = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strike_times_to_a_count(cls, data: Any) -> Any:
+        """Records written before strikes were a count held their times: keep the count."""
+        if isinstance(data, dict) and isinstance(data.get("strikes"), list):
+            times = data["strikes"]
+            data = {**data, "strikes": len(times), "strikes_since": min(times, default=0.0)}
+        return data
 
 
 # The fields that belong to one conversation, stored apart from the subscriber's record.

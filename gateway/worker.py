@@ -126,12 +126,13 @@ class TurnWorker:
                 return []
             subscriber.reply_limit_told = True
             return [self._sms(message, self._dialog.render(subscriber, "reply_limit"), "reply")]
+        strikes_before = (subscriber.strikes, subscriber.strikes_since)
         replies = await self._dialog.handle(subscriber, message.text, message.id, now)
         outbound = [self._sms(message, reply.text, reply.kind) for reply in replies]
         # A turn that counted a strike (a mismatch, a wrong code, a rationed lookup) is paid for
         # by the lockout (service.lockout_strikes a day), not by the reply budget: a citizen
         # getting things wrong reaches the lockout message.
-        struck = bool(subscriber.strikes) and subscriber.strikes[-1] == now
+        struck = (subscriber.strikes, subscriber.strikes_since) != strikes_before
         cost = 0 if struck else sum(segment_count(reply.text) for reply in outbound)
         self._budget.spend(subscriber, cost)
         return outbound

@@ -269,3 +269,13 @@ async def test_codes_per_number_are_limited_across_sessions(registry: MemoryRegi
         talk.now += 3600 * (hour + 1) - (talk.now - T0)
         assert codes == min(3 * (hour + 1), 6)
     assert talk.seen[-1] == ["code_limit_hours"]  # the day's 6 are used: hours to wait
+
+
+async def test_the_lockout_keeps_a_count_and_a_time_only(registry: MemoryRegistry) -> None:
+    talk = chat(registry, SARA_NEW)
+    for _ in range(2):
+        await talk.say(SARA_DEVICE)
+        await talk.say("09121110004")
+    record = talk.subscriber.model_dump()
+    assert record["strikes"] == 2 and isinstance(record["strikes_since"], float)
+    assert Subscriber.model_validate({"msisdn": SARA_NEW, "strikes": [T0, T0 + 5]}).strikes == 2
