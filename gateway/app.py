@@ -184,7 +184,8 @@ class Gateway:
                                destination_ton=settings.smpp.destination_ton,
                                destination_npi=settings.smpp.destination_npi)
         self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens,
-                                  sealer, dead_letters)
+                                  sealer, dead_letters,
+                                  settings.limits.sessionless_segments_per_second)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
@@ -356,7 +357,8 @@ class Gateway:
     async def _queued_replies(self) -> int:
         async with self.redis.pipeline(transaction=False) as pipe:
             for partition in self.leases.owned:
-                pipe.xlen(self.keys.outbound(partition))
+                for lane in self.keys.outbound_lanes(partition):
+                    pipe.xlen(lane)
             return sum(await pipe.execute())
 
     def _last_link_loss(self) -> tuple[str, float] | None:

@@ -60,6 +60,9 @@ class LimitsSettings(BaseModel):
     codes_per_day: int = Field(6, ge=1)
     reply_segments_burst: int = Field(12, ge=1)  # MT segments one number may cost at once
     reply_segments_per_10_minutes: int = Field(20, ge=1)  # then refilled at this pace
+    # MT segments per second, per process, for replies to numbers with no dialog in progress
+    # (menu, help): well under smpp.tps, so a flood of strangers leaves room for dialogs.
+    sessionless_segments_per_second: float = Field(20, gt=0)
 
 
 class PrivacySettings(BaseModel):

@@ -96,6 +96,7 @@ class TurnWorker:
     async def turn(self, partition: int, entry: Entry) -> None:
         message = from_stream_entry(*entry)
         subscriber = await self._store.load(message.sender)
+        in_dialog = subscriber.session is not None
         if message.channel == "ussd":
             outbound = await self._ussd_turn(subscriber, message)
         else:
@@ -103,7 +104,8 @@ class TurnWorker:
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
-            self._keys.session(message.sender), self._keys.outbound(partition),
+            self._keys.session(message.sender),
+            self._lane(partition, message, outbound, in_dialog or subscriber.session is not None),
             self._keys.inbound(partition),
         ]
         numbered = [field for i, reply in enumerate(outbound)
@@ -115,6 +117,16 @@ class TurnWorker:
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1
         log.info("turn for %s: %d replies", mask_msisdn(message.sender), len(outbound))
+
+    def _lane(self, partition: int, message: InboundMessage, outbound: list[OutboundMessage],
+              in_dialog: bool) -> str:
+        """Where the turn's replies queue: a dialog in progress (before or after the turn), a
+        USSD screen, a code or a password go first; a menu or help to a number with no dialog
+        waits behind them, under its own ceiling, so a flood of strangers cannot delay anyone's
+        dialog (limits.sessionless_segments_per_second)."""
+        if in_dialog or message.channel == "ussd" or any(reply.kind != "reply" for reply in outbound):
+            return self._keys.outbound(partition)
+        return self._keys.outbound_sessionless(partition)
 
     async def _sms_turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
         """The dialog's replies while the number's reply budget lasts; past it one notice, then

@@ -20,14 +20,20 @@ class TokenBucket:
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
 
-    async def take(self) -> None:
-        """Wait for a token; callers are served in order."""
+    async def take(self, tokens: int = 1) -> None:
+        """Wait for `tokens` (at most the burst); callers are served in order."""
+        tokens = min(tokens, int(self._capacity))
         async with self._lock:
             self._refill()
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self._rate)
+            if self._tokens < tokens:
+                await asyncio.sleep((tokens - self._tokens) / self._rate)
                 self._refill()
-            self._tokens -= 1
+            self._tokens -= tokens
+
+    def available(self, tokens: int = 1) -> bool:
+        """Whether `tokens` could be taken now without waiting (nobody else queued)."""
+        self._refill()
+        return not self._lock.locked() and self._tokens >= min(tokens, int(self._capacity))
 
     def _refill(self) -> None:
         now = time.monotonic()

@@ -30,7 +30,16 @@ class Keys:
         return f"{self._p(partition)}:in"
 
     def outbound(self, partition: int) -> str:
+        """Replies of dialogs in progress (and every USSD screen, code and password): sent first."""
         return f"{self._p(partition)}:out"
+
+    def outbound_sessionless(self, partition: int) -> str:
+        """Replies to numbers with no dialog in progress (menu, help, notices): sent under the
+        process's `limits.sessionless_segments_per_second` ceiling, after nobody else waits."""
+        return f"{self._p(partition)}:out-sessionless"
+
+    def outbound_lanes(self, partition: int) -> tuple[str, str]:
+        return self.outbound(partition), self.outbound_sessionless(partition)
 
     def subscriber(self, msisdn: str) -> str:
         return f"{self._p(self.partition_of(msisdn))}:sub:{msisdn}"

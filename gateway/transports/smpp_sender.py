@@ -26,6 +26,8 @@ from gateway.store.keys import OUTBOUND_GROUP, Keys
 from gateway.store.streams import Entry, consume, retrying, stopped_within
 from gateway.transports.ussd_screens import ScreenSender
 from smpp.client import SmppClient, SubmitFailed
+from smpp.pacing import TokenBucket
+from smpp.segmentation import segment_count
 from smpp.status import Outcome, classify
 from smpp.submit import Addressing, build_parts
 
@@ -39,7 +41,12 @@ class ReplySender:
     def __init__(
         self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
         screens: ScreenSender, sealer: Sealer, dead_letters: DeadLetters | None = None,
+        sessionless_segments_per_second: float = 20.0,
     ) -> None:
+        # One ceiling for the whole process, shared by every partition's sessionless lane.
+        self._sessionless = TokenBucket(sessionless_segments_per_second,
+                                        burst=max(1.0, sessionless_segments_per_second))
+        self.ceiling_waits = 0
         self._sealer = sealer
         self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
@@ -53,16 +60,26 @@ class ReplySender:
         self.throttled = 0
 
     async def run(self, partition: int, stopping: Stopping) -> None:
-        stream = self._keys.outbound(partition)
+        """Both lanes of the partition, each in its own order: the sessionless lane's sends
+        wait for the ceiling's tokens, so they never crowd the TPS queue ahead of a dialog."""
+        dialogs, sessionless = self._keys.outbound_lanes(partition)
 
-        async def handle(entry: Entry) -> None:
-            await self._deliver(stream, entry, stopping)
+        async def first(entry: Entry) -> None:
+            await self._deliver(dialogs, entry, stopping)
 
-        await consume(self._redis, stream, OUTBOUND_GROUP, handle, _recipient, stopping)
+        async def ceiled(entry: Entry) -> None:
+            await self._deliver(sessionless, entry, stopping, ceiling=True)
 
-    async def _deliver(self, stream: str, entry: Entry, stopping: Stopping) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(consume(self._redis, dialogs, OUTBOUND_GROUP, first, _recipient, stopping))
+            group.create_task(consume(self._redis, sessionless, OUTBOUND_GROUP, ceiled, _recipient,
+                                      stopping))
+
+    async def _deliver(self, stream: str, entry: Entry, stopping: Stopping, ceiling: bool = False) -> None:
         entry_id, fields = entry
         message = OutboundMessage.model_validate_json(fields["message"])
+        if ceiling and not await self._under_ceiling(message, stopping):
+            return  # stopping: the entry stays pending
         try:
             if not await self._send(message, stopping):
                 return  # stopping mid-send: the entry stays pending and is sent after a restart
@@ -70,6 +87,21 @@ class ReplySender:
             reason = str(exc)
             await retrying(lambda: self._dead_letter(message, reason), stopping)
         await retrying(lambda: self._done(stream, entry_id), stopping)
+
+    async def _under_ceiling(self, message: OutboundMessage, stopping: Stopping) -> bool:
+        """Wait for the message's segments under the sessionless ceiling; False on a stop."""
+        segments = segment_count(message.text)
+        if not self._sessionless.available(segments):
+            self.ceiling_waits += 1
+        take = asyncio.ensure_future(self._sessionless.take(segments))
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait({take, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not take.done():
+                take.cancel()
+        return take.done() and not take.cancelled()
 
     async def _dead_letter(self, message: OutboundMessage, reason: str) -> None:
         log.error("reply to %s rejected by the SMSC: %s", mask_msisdn(message.recipient), reason)

@@ -3,6 +3,7 @@ bounded number of MT segments, is told once, and its dialog state is untouched m
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import redis.asyncio
@@ -25,8 +26,9 @@ async def test_100_mo_in_a_minute_cost_at_most_20_segments(
     defaults = load_settings().limits.model_dump()  # the shipped budget, not the tests' relaxed one
     async with running_gateway(redis_url, limits=defaults) as (gateway, sim):
         partition = KEYS.partition_of(SARA_NEW)
-        inbound, outbound = KEYS.inbound(partition), KEYS.outbound(partition)
-        # Silenced turns write no reply: the inbound stream is what every turn ends on.
+        inbound, outbound = KEYS.inbound(partition), KEYS.outbound_sessionless(partition)
+        # Silenced turns write no reply: the inbound stream is what every turn ends on. Help to
+        # a number with no dialog queues in the sessionless lane.
         async with keyspace(redis_client, inbound, "xdel") as handled:
             for _ in range(100):  # help: 4 segments each, the costliest text to ask for
                 assert await sim.send_mo(SARA_NEW, "7777", "3") == [SmppCommandStatus.ESME_ROK]
@@ -52,3 +54,34 @@ async def test_20_code_requests_from_one_number_get_3_codes_then_the_wait(redis_
         waits = [text for text in texts if text.startswith(FA.render("fa", "code_limit_minutes",
                                                                      minutes=1)[:40])]
         assert waits, texts
+
+
+async def test_a_restore_completes_within_2_s_while_200_strangers_flood(
+    redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    """200 numbers with no dialog ask for help at once (800+ MT segments, seconds of the
+    account's TPS); an eligible citizen's dialog goes first and is done long before them."""
+    strangers = [f"98990{n:07d}" for n in range(200)]
+    limits = {"sessionless_segments_per_second": 100}  # the flood drains in seconds, not a minute
+    async with running_gateway(redis_url, limits=limits, smpp={"tps": 200}) as (gateway, sim):
+        statuses = await asyncio.gather(*(sim.send_mo(number, "7777", "3") for number in strangers))
+        assert all(status == [SmppCommandStatus.ESME_ROK] for status in statuses)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        texts = []
+        for text in ("1", SARA_DEVICE, SARA_OLD):
+            await sim.send_mo(SARA_NEW, "7777", text)
+            texts.append((await sim.await_mt(SARA_NEW, timeout=10)).text)
+        code = CODE.search(texts[-1])
+        assert code is not None, texts
+        await sim.send_mo(SARA_NEW, "7777", code.group())
+        await sim.await_mt(SARA_NEW, timeout=10)
+        elapsed = loop.time() - started
+        assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_NEW
+        assert elapsed < 2.0, elapsed
+        helped = {mt.destination for mt in sim.mt_log} - {SARA_NEW}
+        assert len(helped) < len(strangers)  # the flood was still queued: the dialog went first
+        answered: set[str] = set()
+        while len(answered) < len(strangers):  # and every stranger is answered after it
+            answered.add((await sim.await_mt(timeout=30)).destination)
+        assert answered == set(strangers)

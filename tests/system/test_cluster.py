@@ -112,7 +112,7 @@ async def test_restore_dialog_through_a_redis_cluster(
 ) -> None:
     partition = KEYS.partition_of(SARA_NEW)
     one_slot = {KEYS.subscriber(SARA_NEW), KEYS.session(SARA_NEW), KEYS.inbound(partition),
-                KEYS.outbound(partition), KEYS.lease(partition)}
+                *KEYS.outbound_lanes(partition), KEYS.lease(partition)}
     assert len({cluster_db.keyslot(key) for key in one_slot}) == 1
     spread = {cluster_db.get_node_from_key(KEYS.inbound(p)).name for p in range(KEYS.partitions)}
     assert len(spread) == 3  # the partitions live on every master

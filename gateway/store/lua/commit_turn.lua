@@ -1,7 +1,8 @@
 -- Commit one handled MO: the subscriber's record, the conversation's record, its replies, and
 -- the inbound acknowledgement, together, and only while this process still holds the
 -- partition's lease (a fence against a paused process whose partition has moved on).
--- KEYS: 1 lease, 2 subscriber, 3 session, 4 outbound stream, 5 inbound stream
+-- KEYS: 1 lease, 2 subscriber, 3 session, 4 outbound stream of the turn's lane (dialogs in
+--       progress or sessionless, see gateway/store/keys.py), 5 inbound stream
 -- ARGV: 1 owner token, 2 subscriber JSON ('' = delete), 3 subscriber ttl, 4 session JSON
 --       ('' = delete), 5 session ttl (the idle time: personal data expires with the session),
 --       6 inbound group, 7 inbound entry id, 8.. outbound messages as (recipient, JSON) pairs;
