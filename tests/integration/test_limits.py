@@ -4,7 +4,9 @@ bounded number of MT segments, is told once, and its dialog state is untouched m
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import time
 
 import redis.asyncio
 from aiosmpplib import SmppCommandStatus
@@ -85,3 +87,21 @@ async def test_a_restore_completes_within_2_s_while_200_strangers_flood(
         while len(answered) < len(strangers):  # and every stranger is answered after it
             answered.add((await sim.await_mt(timeout=30)).destination)
         assert answered == set(strangers)
+
+
+async def test_the_sixth_code_in_24_h_is_the_last_one_through_a_real_gateway(
+    redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    """The day's limit holds across sessions and hours: five codes sent over the last 20 hours
+    (seeded in the subscriber's record, as earlier sessions left it) leave one more today."""
+    now = time.time()
+    sent = [now - hours * 3600 for hours in (20, 10, 5, 3, 2)]
+    await redis_client.set(KEYS.subscriber(SARA_NEW), json.dumps({"code_sends_at": sent}))
+    async with running_gateway(redis_url) as (_gateway, sim):
+        texts = []
+        for text in ("1", SARA_DEVICE, SARA_OLD, "دوباره"):
+            await sim.send_mo(SARA_NEW, "7777", text)
+            texts.append((await sim.await_mt(SARA_NEW, timeout=10)).text)
+        assert CODE.search(texts[2]), texts  # the sixth code of the day
+        # The seventh waits until the oldest of the six is 24 h old: 4 hours from now.
+        assert texts[3] == FA.render("fa", "code_limit_hours", hours=4)
