@@ -1,18 +1,25 @@
-"""`hamta-gateway bench`: complete restore dialogs over SMPP, and a bare aiosmpplib echo ESME
-measured against the same simulator in the same run, so the figures compare as a ratio.
+"""`hamta-gateway bench`: complete restore dialogs over SMPP, against a bare aiosmpplib echo ESME
+measured with the same SMSC in the same run, so the figures compare as ratios.
 
-Each simulated subscriber owns one detached device and walks the whole dialog: menu choice,
-IMEI, old number, confirmation code (4 turns). A turn's latency runs from the simulator
-sending the MO to it recording the complete (reassembled) reply. The gateway (and then the
-echo ESME) runs in its own process; the simulator and the subscribers run in this one.
+Every part runs in its own process, so the one measured is not the one measuring:
+
+    load (devtools/bench_load.py) --SMPP--> router (devtools/bench_router.py) --SMPP--> ESME
+                                  <--------                                <--------
+    ESME = the gateway (1 or more `hamta-gateway run` processes, one Redis) or the echo ESME
+
+Each subscriber owns one detached device and walks the whole dialog: menu choice, IMEI, old
+number, confirmation code (4 turns); `concurrency` of them are in a dialog at any time. A turn's
+latency runs from the load submitting the MO to it receiving the reassembled reply. The report
+gives turns/s, p50/p99, MT segments per dialog, the CPU seconds of each process group during the
+run, Redis memory per idle subscriber, and the gateway's memory before and after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
-import re
 import secrets
 import signal
 import statistics
@@ -20,11 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
+from devtools.bench_fixture import bench_fixture, imei, new_msisdn, old_number
 from devtools.redis_server import RedisServer
 from gateway.app import connect_redis
 from gateway.settings import load_settings
@@ -33,9 +41,12 @@ from gateway.store.keys import Keys
 from gateway.store.registry import RedisRegistry
 from smpp.sim import SmscSimulator
 
+__all__ = ["bench", "bench_fixture"]
+
 SHORTCODE = "7777"
+PASSWORD = "bench"
 USSD_BUDGET_SECONDS = load_settings().ussd.answer_budget_seconds
-CODE = re.compile(r"\b[1-9][0-9]{5}\b")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -43,77 +54,257 @@ class Run:
     turns: int
     seconds: float
     latencies: list[float]
+    done_at: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    segments: int = 0
+    notes: dict[str, float] = field(default_factory=dict)
+    redis_calls: dict[str, float] = field(default_factory=dict)  # per turn, by command
 
     @property
     def turns_per_second(self) -> float:
-        return self.turns / self.seconds
+        return self.turns / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: int) -> float:
+        if len(self.latencies) < 2:
+            return (self.latencies or [0.0])[0] * 1000
         return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
 
-
-def bench_fixture(count: int) -> dict[str, list[dict[str, str]]]:
-    people, sims, devices = [], [], []
-    for i in range(count):
-        nid = _national_id(i + 1)
-        people.append({"national_id": nid, "birth_date": "1370/01/01"})
-        sims.append({"msisdn": _old(i), "owner": nid, "status": "expired"})
-        sims.append({"msisdn": _new(i), "owner": nid, "status": "active"})
-        devices.append({"imei": _imei(i), "sim": _old(i), "registered_owner": nid})
-    return {"people": people, "sims": sims, "devices": devices}
-
-
-def _old(i: int) -> str:
-    return f"0935{i:07d}"
+    def tenth_rates(self) -> tuple[float, float]:
+        """Turns/s of the first and of the last tenth of the run (by completion order)."""
+        done = sorted(self.done_at)
+        tenth = len(done) // 10
+        if tenth < 2:
+            return self.turns_per_second, self.turns_per_second
+        first = tenth / (done[tenth - 1] - done[0])
+        last = tenth / (done[-1] - done[-tenth])
+        return first, last
 
 
-def _new(i: int) -> str:
-    return f"0936{i:07d}"
+# -- processes ----------------------------------------------------------------------------------
 
 
-def _national_id(i: int) -> str:
-    first = f"{i:09d}"
-    r = sum(int(d) * (10 - k) for k, d in enumerate(first)) % 11
-    return first + str(r if r < 2 else 11 - r)
+@contextlib.contextmanager
+def _process(args: list[str], env: dict[str, str] | None = None,
+             stdin: int | None = None) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})},
+                               stdin=stdin, stdout=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
-def _imei(i: int) -> str:
-    body = f"35{i:012d}"
-    total = 0
-    for k, d in enumerate(reversed(body)):
-        v = int(d) * (2 if k % 2 == 0 else 1)
-        total += v - 9 if v > 9 else v
-    return body + str((10 - total % 10) % 10)
+def _line(stream: IO[str] | None) -> dict[str, object]:
+    assert stream is not None
+    text = stream.readline()
+    if not text:
+        raise RuntimeError("a bench process ended before it reported")
+    parsed: dict[str, object] = json.loads(text)
+    return parsed
 
 
-async def _timed(sim: SmscSimulator, msisdn: str, text: str, latencies: list[float]) -> str:
-    started = time.perf_counter()
-    await sim.send_mo(msisdn, SHORTCODE, text, timeout=30)
-    reply = await sim.await_mt(msisdn, timeout=30)
-    latencies.append(time.perf_counter() - started)
-    return reply.text
+@contextlib.contextmanager
+def _profiled(pids: list[int], directory: Path | None, name: str) -> Iterator[None]:
+    """`py-spy record` on each of `pids` while the block runs (raw folded stacks, one file each)."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    spies = [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                               "--output", str(directory / f"{name}-{n}.txt")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for n, pid in enumerate(pids)]
+    try:
+        yield
+    finally:
+        for spy_process in spies:
+            spy_process.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            spy_process.wait(timeout=30)
 
 
-async def _dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
-    msisdn = "98" + _new(i)[1:]
-    await _timed(sim, msisdn, "1", latencies)
-    await _timed(sim, msisdn, _imei(i), latencies)
-    code = CODE.search(await _timed(sim, msisdn, _old(i), latencies))
-    assert code is not None, "no confirmation code in the reply"
-    done = await _timed(sim, msisdn, code.group(), latencies)
-    assert "منتقل شد" in done, done
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of the children it waited for (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Stack:
+    """The router and the load processes of one run; the ESME under test comes between."""
+
+    def __init__(self, loads: int, esmes: int = 1) -> None:
+        self.loads = loads
+        self._exit = contextlib.ExitStack()
+        self.router = self._exit.enter_context(
+            _process(["-m", "devtools.bench_router", PASSWORD, str(loads), str(esmes)]))
+        ports = _line(self.router.stdout)
+        self.esme_port = int(str(ports["esme_port"]))
+        self.load_ports = [int(port) for port in ports["load_ports"]]  # type: ignore[attr-defined]
+
+    def close(self) -> dict[str, object]:
+        """Stop the router; what it routed."""
+        self.router.send_signal(signal.SIGTERM)
+        routed = _line(self.router.stdout)
+        self._exit.close()
+        return routed
+
+    def drive(self, kind: str, first: int, dialogs: int, concurrency: int,
+              measured: dict[str, list[int]]) -> Run:
+        """`dialogs` dialogs from subscriber `first` on, spread over the load processes."""
+        procs = []
+        with contextlib.ExitStack() as stack:
+            for k in range(self.loads):  # the router sends subscriber i's replies to load i % loads
+                numbers = [i for i in range(first, first + dialogs) if i % self.loads == k]
+                procs.append(stack.enter_context(_process(
+                    ["-m", "devtools.bench_load", str(self.load_ports[k]), kind, str(numbers[0]),
+                     str(self.loads), str(len(numbers)), str(max(concurrency // self.loads, 1))],
+                    stdin=subprocess.PIPE)))
+            for proc in procs:
+                _line(proc.stdout)  # bound and ready
+            groups = {**measured, "router": [self.router.pid], "load": [p.pid for p in procs]}
+            before = {name: sum(map(cpu_seconds, pids)) for name, pids in groups.items()}
+            started = time.perf_counter()
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            results = [_line(proc.stdout) for proc in procs]
+            seconds = time.perf_counter() - started
+            cpu = {name: sum(map(cpu_seconds, pids)) - before[name] for name, pids in groups.items()}
+        latencies = [latency for result in results for latency in result["latencies"]]  # type: ignore[attr-defined]
+        done_at = [at for result in results for at in result["done_at"]]  # type: ignore[attr-defined]
+        return Run(len(latencies), seconds, latencies, done_at, cpu)
+
+
+def _gateway_env(redis_url: str, port: int) -> dict[str, str]:
+    return {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(port),
+            "HAMTA_SMPP__PASSWORD": PASSWORD, "HAMTA_SERVICE__SECRET_KEY": secrets.token_hex(32),
+            # The account's TPS cap and window lifted: the bench measures the gateway, not them.
+            "HAMTA_SMPP__TPS": "100000", "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0",
+            "HAMTA_LOGGING__LEVEL": "WARNING"}
+
+
+async def _load_registry(redis_url: str, count: int) -> None:
+    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
+    redis = connect_redis(settings)
+    try:
+        await RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions)).load(
+            parse_fixture(bench_fixture(count)))
+    finally:
+        await redis.aclose()
+
+
+async def _redis_info(redis_url: str) -> tuple[int, dict[str, int]]:
+    """Redis's used memory and the calls of each command so far."""
+    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
+    redis = connect_redis(settings)
+    try:
+        memory = await redis.info("memory")
+        commands = await redis.info("commandstats")
+        calls = {name.removeprefix("cmdstat_"): int(stats["calls"]) for name, stats in commands.items()}
+        return int(memory["used_memory"]), calls
+    finally:
+        await redis.aclose()
+
+
+async def _balanced(redis_url: str, processes: int, timeout: float = 60.0) -> None:
+    """Until every partition is held and the holders are `processes` distinct processes: the
+    partitions are shared by leases, and a process that joined takes its share within a lease
+    or two (a bench may poll; tests wait on events)."""
+    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
+    keys = Keys(settings.redis.prefix, settings.redis.partitions)
+    redis = connect_redis(settings)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            holders = await redis.mget([keys.lease(p) for p in range(keys.partitions)])
+            if None not in holders and len(set(holders)) == processes:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"the partitions were not shared by {processes} gateway processes")
+    finally:
+        await redis.aclose()
+
+
+def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm: int = 20,
+                profile: Path | None = None) -> Run:
+    """`dialogs` restores through `processes` gateway processes sharing one fresh Redis."""
+    with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
+          RedisServer(Path(directory)) as redis_server):
+        total = warm + dialogs
+        asyncio.run(_load_registry(redis_server.url, total))
+        stack = Stack(loads, processes)
+        try:
+            with contextlib.ExitStack() as gateways:
+                env = _gateway_env(redis_server.url, stack.esme_port)
+                procs = [gateways.enter_context(_process(["-m", "gateway", "run"], env))
+                         for _ in range(processes)]
+                pids = [p.pid for p in procs]
+                asyncio.run(_balanced(redis_server.url, processes))
+                # A few dialogs first: binds up, partitions taken, code paths warm.
+                stack.drive("restore", 0, warm, min(concurrency, warm), {})
+                memory_before, calls_before = asyncio.run(_redis_info(redis_server.url))
+                rss_before = sum(map(rss_mib, pids))
+                with _profiled(pids, profile, f"gateway-x{processes}"):
+                    run = stack.drive("restore", warm, dialogs, concurrency,
+                                      {"gateway": pids, "redis": [redis_server.pid or 0]})
+                run.notes["rss_before_mib"] = rss_before
+                run.notes["rss_after_mib"] = sum(map(rss_mib, pids))
+                memory_after, calls_after = asyncio.run(_redis_info(redis_server.url))
+                run.notes["redis_bytes_per_subscriber"] = (memory_after - memory_before) / dialogs
+                run.redis_calls = {name: (calls - calls_before.get(name, 0)) / run.turns
+                                   for name, calls in calls_after.items()
+                                   if calls > calls_before.get(name, 0) and name != "info"}
+        finally:
+            routed = stack.close()
+        run.segments = int(str(routed["mt_segments"]))
+        run.notes["segments_per_dialog"] = run.segments / total
+        return run
+
+
+def echo_run(dialogs: int, concurrency: int, loads: int) -> Run:
+    stack = Stack(loads)
+    try:
+        with _process(["-m", "devtools.bench_echo", "127.0.0.1", str(stack.esme_port), PASSWORD]) as echo:
+            stack.drive("echo", 0, 20, min(concurrency, 20), {})
+            run = stack.drive("echo", 20, dialogs, concurrency, {"echo ESME": [echo.pid]})
+    finally:
+        routed = stack.close()
+    run.segments = int(str(routed["mt_segments"]))
+    return run
+
+
+# -- USSD: the screens' budget, with the simulator in this process (as before) ---------------------
 
 
 async def _ussd_dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
-    """The same restore over USSD: each latency is from the input to its screen."""
-    msisdn = "98" + _new(i)[1:]
+    """A restore over USSD: each latency is from the input to its screen."""
+    import re
+
+    code_pattern = re.compile(r"\b[1-9][0-9]{5}\b")
+    msisdn = "98" + new_msisdn(i)[1:]
     started = time.perf_counter()
     dialogue = await sim.ussd_start(msisdn)
     await dialogue.screen(30)
     latencies.append(time.perf_counter() - started)
-    for text in ("1", _imei(i), _old(i), None):
+    for text in ("1", imei(i), old_number(i), None):
         if text is None:  # the code came by SMS meanwhile
-            found = CODE.search((await sim.await_mt(msisdn, timeout=30)).text)
+            found = code_pattern.search((await sim.await_mt(msisdn, timeout=30)).text)
             assert found is not None, "no confirmation code by SMS"
             text = found.group()
         started = time.perf_counter()
@@ -123,89 +314,63 @@ async def _ussd_dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> No
     assert shown.ends, shown
 
 
-async def _echo_dialog(sim: SmscSimulator, i: int, latencies: list[float]) -> None:
-    msisdn = "98" + _new(i)[1:]
-    for text in ("1", _imei(i), _old(i), "123456"):
-        await _timed(sim, msisdn, text, latencies)
-
-
-async def _drive(
-    sim: SmscSimulator, count: int, dialog: Callable[..., Awaitable[None]], first: int = 0
-) -> Run:
-    latencies: list[float] = []
-    started = time.perf_counter()
-    await asyncio.gather(*(dialog(sim, i, latencies) for i in range(first, first + count)))
-    return Run(len(latencies), time.perf_counter() - started, latencies)
-
-
-@contextlib.contextmanager
-def _process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """The ESME under test runs in its own process, as it would beside a real SMSC."""
-    process = subprocess.Popen([sys.executable, *args], env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-async def _bound_or_failed(sim: SmscSimulator, process: subprocess.Popen[bytes]) -> None:
-    try:
-        await sim.wait_bound(timeout=30)
-    except TimeoutError:
-        raise RuntimeError(f"the ESME under test did not bind (exit code {process.poll()})") from None
-
-
-async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
-    """SMS dialogs for subscribers 0..count-1, then USSD ones for count..2*count-1."""
-    async with SmscSimulator(port=0, password="bench") as sim:
-        settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
-        redis = connect_redis(settings)
-        await RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions)).load(
-            parse_fixture(bench_fixture(2 * count)))
-        await redis.aclose()
-        env = {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(sim.port),
-               "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SERVICE__SECRET_KEY": secrets.token_hex(32),
-               "HAMTA_SMPP__TPS": "100000",
-               "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": "WARNING"}
-        with _process(["-m", "gateway", "run"], env) as process:
-            await _bound_or_failed(sim, process)
-            sms = await _drive(sim, count, _dialog)
-            return sms, await _drive(sim, count, _ussd_dialog, first=count)
-
-
-async def _echo_run(count: int) -> Run:
-    async with SmscSimulator(port=0, password="bench") as sim:
-        with _process(["-m", "devtools.bench_echo", "127.0.0.1", str(sim.port), "bench"], {}) as process:
-            await _bound_or_failed(sim, process)
-            return await _drive(sim, count, _echo_dialog)
-
-
-async def bench(subscribers: int, out: TextIO) -> None:
+async def ussd_run(dialogues: int) -> Run:
     with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
           RedisServer(Path(directory)) as redis_server):
-        gateway, ussd = await _gateway_run(redis_server.url, subscribers)
-    echo = await _echo_run(subscribers)
-    _report(out, subscribers, gateway, echo, ussd)
+        await _load_registry(redis_server.url, dialogues)
+        async with SmscSimulator(port=0, password=PASSWORD) as sim:
+            with _process(["-m", "gateway", "run"], _gateway_env(redis_server.url, sim.port)) as process:
+                try:
+                    await sim.wait_bound(timeout=30)
+                except TimeoutError:
+                    raise RuntimeError(f"the gateway did not bind (exit code {process.poll()})") from None
+                latencies: list[float] = []
+                started = time.perf_counter()
+                await asyncio.gather(*(_ussd_dialog(sim, i, latencies) for i in range(dialogues)))
+                return Run(len(latencies), time.perf_counter() - started, latencies)
 
 
-def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run, ussd: Run) -> None:
-    def line(text: str) -> None:
+# -- the report --------------------------------------------------------------------------------
+
+
+def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes: tuple[int, ...] = (1, 2),
+          loads: int = 1, ussd: int = 100, idle_dialogs: int = 200, profile: Path | None = None) -> None:
+    def line(text: str = "") -> None:
         print(text, file=out, flush=True)
 
-    line(f"subscribers: {subscribers}, 4 turns each (restore dialog, Persian, 2-part replies)")
-    line(f"gateway: {gateway.turns_per_second:8.1f} turns/s  {gateway.turns_per_second / 4:7.1f} dialogs/s  "
-         f"p50 {gateway.percentile(50):6.1f} ms  p95 {gateway.percentile(95):6.1f} ms  "
-         f"p99 {gateway.percentile(99):6.1f} ms")
-    line("echo ESME (aiosmpplib, stock correlator, same 2-part replies): "
-         f"{echo.turns_per_second:8.1f} turns/s  "
-         f"p50 {echo.percentile(50):6.1f} ms  p99 {echo.percentile(99):6.1f} ms")
-    line(f"ratio gateway/echo: {gateway.turns_per_second / echo.turns_per_second:.2f}")
-    within = sum(1 for latency in ussd.latencies if latency <= USSD_BUDGET_SECONDS) / len(ussd.latencies)
-    line(f"USSD (same dialog, {subscribers} dialogues): {ussd.turns_per_second:8.1f} screens/s  "
-         f"p50 {ussd.percentile(50):6.1f} ms  p95 {ussd.percentile(95):6.1f} ms  "
-         f"p99 {ussd.percentile(99):6.1f} ms  within the {USSD_BUDGET_SECONDS:g} s budget: {within:.1%}")
+    line(f"{dialogs} restore dialogs (4 turns each, Persian), {concurrency} subscribers at a time, "
+         f"load in {loads} process(es)")
+    echo = echo_run(dialogs, concurrency, loads)
+    runs = {n: gateway_run(dialogs, concurrency, n, loads, profile=profile) for n in processes}
+    single = gateway_run(idle_dialogs, 1, 1, 1)
+    line()
+    line("| | turns/s | ratio to echo | p50 ms | p99 ms | MT segments per dialog |")
+    line("|---|---|---|---|---|---|")
+    line(f"| echo ESME (aiosmpplib, one 1-segment UCS-2 reply per MO) | {echo.turns_per_second:.0f} | 1.00 "
+         f"| {echo.percentile(50):.1f} | {echo.percentile(99):.1f} | {echo.segments / (dialogs + 20):.1f} |")
+    for n, run in runs.items():
+        line(f"| gateway, {n} process(es) | {run.turns_per_second:.0f} "
+             f"| {run.turns_per_second / echo.turns_per_second:.2f} | {run.percentile(50):.1f} "
+             f"| {run.percentile(99):.1f} | {run.notes['segments_per_dialog']:.1f} |")
+    line(f"| gateway, 1 process, 1 subscriber | {single.turns_per_second:.0f} | | "
+         f"{single.percentile(50):.1f} | {single.percentile(99):.1f} | |")
+    line()
+    for name, run in [("echo", echo), *((f"gateway x{n}", run) for n, run in runs.items())]:
+        spent = ", ".join(f"{group} {seconds:.1f} s" for group, seconds in run.cpu.items())
+        line(f"CPU during the {name} run ({run.seconds:.1f} s): {spent}")
+    first = runs[processes[0]]
+    line(f"gateway memory (RSS, 1 process): {first.notes['rss_before_mib']:.0f} MiB before, "
+         f"{first.notes['rss_after_mib']:.0f} MiB after; Redis memory per subscriber after its "
+         f"dialog (idle): {first.notes['redis_bytes_per_subscriber']:.0f} bytes")
+    calls = sorted(first.redis_calls.items(), key=lambda item: -item[1])
+    line(f"Redis commands per turn (1 process): {sum(first.redis_calls.values()):.1f}: "
+         + ", ".join(f"{name} {count:.2f}" for name, count in calls))
+    rate_first, rate_last = first.tenth_rates()
+    line(f"decay: first tenth {rate_first:.0f} turns/s, last tenth {rate_last:.0f} turns/s "
+         f"({rate_last / rate_first:.2f})")
+    if ussd:
+        screens = asyncio.run(ussd_run(ussd))
+        within = sum(1 for latency in screens.latencies if latency <= USSD_BUDGET_SECONDS) / len(screens.latencies)
+        line(f"USSD ({ussd} dialogues at once): {screens.turns_per_second:.0f} screens/s, "
+             f"p50 {screens.percentile(50):.1f} ms, p99 {screens.percentile(99):.1f} ms, "
+             f"within the {USSD_BUDGET_SECONDS:g} s budget: {within:.1%}")

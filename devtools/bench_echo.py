@@ -1,6 +1,6 @@
 """The benchmark's baseline: a bare aiosmpplib ESME (stock ESME, broker and correlator) that
-answers each MO with a Persian text as long as the gateway's replies (two UCS-2 parts, UDH),
-so the SMSC side does the same work per turn for both.
+answers each MO with one single-segment Persian text (70 UCS-2 characters), the reply the
+gateway aims at (issue 13: one segment per happy-path reply).
 Run as `python -m devtools.bench_echo HOST PORT PASSWORD`."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class EchoHook(AbstractHook):  # type: ignore[misc]  # aiosmpplib ships no type 
 
     async def received(self, smpp_message: SmppMessage | None, pdu: bytes, client_id: str) -> None:
         if isinstance(smpp_message, DeliverSm) and not smpp_message.is_receipt() and self.esme:
-            reply = SubmitSm(short_message=REPLY[:120], source=PhoneNumber(SHORTCODE),
+            reply = SubmitSm(short_message=REPLY[:70], source=PhoneNumber(SHORTCODE),
                              destination=smpp_message.source, esm_class=0x40,
                              auto_message_payload=False)
             await self.esme.broker.enqueue(reply)

@@ -70,7 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("value")
     show.set_defaults(command=_registry_show)
     bench = commands.add_parser("bench", help="measure turns/s against a bare ESME")
-    bench.add_argument("--subscribers", type=int, default=200)
+    bench.add_argument("--dialogs", type=int, default=2000, help="restore dialogs per run")
+    bench.add_argument("--subscribers", type=int, default=50, help="subscribers in a dialog at a time")
+    bench.add_argument("--processes", default="1,2", help="gateway process counts to measure")
+    bench.add_argument("--loads", type=int, default=1, help="load generator processes")
+    bench.add_argument("--ussd", type=int, default=100, help="USSD dialogues at once (0: none)")
+    bench.add_argument("--profile", type=Path, default=None,
+                       help="directory for py-spy profiles of the gateway processes (raw format)")
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
     return parser
@@ -230,7 +236,9 @@ def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.bench import bench
 
-    asyncio.run(bench(args.subscribers, sys.stdout))
+    processes = tuple(int(n) for n in args.processes.split(","))
+    bench(sys.stdout, dialogs=args.dialogs, concurrency=args.subscribers, processes=processes,
+          loads=args.loads, ussd=args.ussd, profile=args.profile)
     return 0
 
 
