@@ -370,7 +370,8 @@ def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes:
          f"({rate_last / rate_first:.2f})")
     if ussd:
         screens = asyncio.run(ussd_run(ussd))
-        within = sum(1 for latency in screens.latencies if latency <= USSD_BUDGET_SECONDS) / len(screens.latencies)
+        within = (sum(1 for latency in screens.latencies if latency <= USSD_BUDGET_SECONDS)
+                  / len(screens.latencies))
         line(f"USSD ({ussd} dialogues at once): {screens.turns_per_second:.0f} screens/s, "
              f"p50 {screens.percentile(50):.1f} ms, p99 {screens.percentile(99):.1f} ms, "
              f"within the {USSD_BUDGET_SECONDS:g} s budget: {within:.1%}")

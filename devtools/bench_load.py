@@ -19,8 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from aiosmpplib import (ESME, AbstractHook, BindTransceiverResp, DeliverSm, PhoneNumber, SmppMessage,
-                        SubmitSm)
+from aiosmpplib import ESME, AbstractHook, BindTransceiverResp, DeliverSm, PhoneNumber, SmppMessage, SubmitSm
 from aiosmpplib.correlator import SimpleCorrelator
 from aiosmpplib.log import ERROR
 

@@ -18,6 +18,8 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from smpp.sim import SmscSimulator
 from smpp.sim.pdus import MtMessage
@@ -35,7 +37,7 @@ def load_index(msisdn: str, loads: int) -> int:
 class Router:
     def __init__(self, esme: SmscSimulator, loads: list[SmscSimulator], esmes: int) -> None:
         self._esme, self._loads, self._esmes = esme, loads, esmes
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks: set[asyncio.Future[object]] = set()
         self.mt_messages = 0
         self.mt_segments = 0
 
@@ -57,8 +59,8 @@ class Router:
             load = self._loads[load_index(mt.destination, len(self._loads))]
             self._spawn(load.send_mo(mt.source, mt.destination, mt.text, timeout=60))
 
-    def _spawn(self, call: object) -> None:
-        task = asyncio.ensure_future(call)  # type: ignore[arg-type]
+    def _spawn(self, call: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(call)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

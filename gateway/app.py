@@ -42,6 +42,7 @@ from gateway.sealing import Sealer
 from gateway.settings import Settings, insecure_binding
 from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
+from gateway.store.batching import batched
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import Keys
 from gateway.store.leases import PartitionLeases
@@ -162,7 +163,9 @@ class Gateway:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
         self.redis = connect_redis(settings)
-        self.registry = RedisRegistry(self.redis, self.keys)
+        # The turns' small commands, coalesced per event-loop tick (gateway/store/batching.py).
+        turns_redis = batched(self.redis)
+        self.registry = RedisRegistry(turns_redis, self.keys)
         self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds,
                                                settings.smpp.receipt_id_format)
         dialect = settings.ussd.selected_dialect()
@@ -170,11 +173,11 @@ class Gateway:
         self.smpp = SmppClient(client_config(settings), self._intake.on_events)
         self._intake.last_link_loss = self._last_link_loss
         dialog = Dialog(self.registry, flow_config(settings))
-        store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
+        store = RedisSubscriberStore(turns_redis, self.keys, settings.service.default_language)
         dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
                                    settings.privacy.keep_dead_letter_text)
         sealer = Sealer(dialog.config.secret_key)
-        self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
+        self.worker = TurnWorker(turns_redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds, dead_letters, sealer,
                                  ReplyBudget(settings.limits.reply_segments_burst,

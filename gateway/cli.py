@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from gateway import event_loop
 from gateway.errors import SettingsError, StartupFailed
 from gateway.logging_setup import configure_logging
 from gateway.settings import Settings, load_settings
@@ -109,7 +110,7 @@ def _until_signal(main_coro: Callable[[asyncio.Event], Awaitable[None]]) -> None
             loop.add_signal_handler(signum, stop.set)
         await main_coro(stop)
 
-    asyncio.run(runner())
+    event_loop.run(runner())
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

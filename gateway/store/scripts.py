@@ -10,30 +10,69 @@ way the pipeline stays one round trip per node; all the keys of one script share
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from importlib.resources import files
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterPipeline
-from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 # What a script's ARGV may carry (redis-py encodes each to a bulk string).
 ScriptArg: TypeAlias = str | int | float | bytes
 
 
-def load_script(redis: Redis, name: str) -> AsyncScript:
-    """`gateway/store/lua/<name>`, registered on `redis` (sent as EVALSHA, loaded when missing)."""
-    return redis.register_script(files("gateway.store").joinpath("lua", name).read_text(encoding="utf-8"))
+class Script:
+    """A script of the package: called as EVALSHA (loaded when Redis lacks it), and queued on a
+    pipeline by `queue_script`."""
+
+    def __init__(self, redis: Redis, name: str) -> None:
+        self.text = files("gateway.store").joinpath("lua", name).read_text(encoding="utf-8")
+        self._redis = redis
+        self._script = redis.register_script(self.text)
+        self.loaded = False  # by our own SCRIPT LOAD, since the last NOSCRIPT seen
+
+    @property
+    def sha(self) -> str:
+        return self._script.sha
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[ScriptArg]) -> Any:
+        return await self._script(keys=keys, args=args)
+
+    async def queue_loaded(self, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]) -> None:
+        """Queue as a bare EVALSHA, the script loaded once beforehand: no SCRIPT EXISTS per
+        pipeline. A caller that finds a NoScriptError in the results (Redis lost its scripts:
+        a restart) calls `forget`, and the next call loads it again."""
+        if isinstance(pipe, ClusterPipeline):
+            pipe.eval(self.text, len(keys), *keys, *args)
+            return
+        if not self.loaded:
+            await self._redis.script_load(self.text)
+            self.loaded = True
+        pipe.evalsha(self.sha, len(keys), *keys, *args)
+
+    def forget(self, results: Sequence[Any]) -> None:
+        if any(isinstance(result, NoScriptError) for result in results):
+            self.loaded = False
+
+    def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]) -> Awaitable[Any]:
+        """Queue with redis-py's own check (SCRIPT EXISTS before the pipeline, loading what is
+        missing): for pipelines whose errors raise, sent seldom (the leases' renewals)."""
+        if isinstance(pipe, ClusterPipeline):
+            pipe.eval(self.text, len(keys), *keys, *args)
+            return _done()
+        return cast(Awaitable[Any], self._script(keys=keys, args=args, client=pipe))
 
 
-async def queue_script(
-    script: AsyncScript, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]
-) -> None:
+async def _done() -> None:
+    return None
+
+
+def load_script(redis: Redis, name: str) -> Script:
+    """`gateway/store/lua/<name>`, for `redis`."""
+    return Script(redis, name)
+
+
+async def queue_script(script: Script, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]) -> None:
     """Queue one call of `script` on `pipe`; its result comes with the pipeline's."""
-    if isinstance(pipe, ClusterPipeline):
-        source = script.script
-        text = source if isinstance(source, str) else bytes(source).decode("utf-8")
-        pipe.eval(text, len(keys), *keys, *args)
-    else:
-        await script(keys=keys, args=args, client=pipe)
+    await script.queue(pipe, keys, args)

@@ -34,13 +34,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from aiosmpplib import SmppCommandStatus
+from redis.exceptions import NoScriptError
 
 from flows.normalize import parse_msisdn
 from gateway.errors import FOREIGN_RETRYABLE
 from gateway.messages import InboundMessage, field_pairs, to_part_stream_fields
 from gateway.store.keys import Keys
 from gateway.store.receipts import ReceiptCorrelator
-from gateway.store.scripts import ScriptArg, load_script, queue_script
+from gateway.store.scripts import ScriptArg, load_script
 from smpp import ussd
 from smpp.client import Accepted, SmscEvent
 from smpp.deliver import DefaultCoding, DeliverPdu, codec_name, read_deliver
@@ -78,6 +79,7 @@ class _Staged:
     commands: int = 0
     status: SmppCommandStatus = OK
     receipt: Receipt | None = None
+    script_call: tuple[list[str], list[ScriptArg]] | None = None  # an MO's store_mo.lua call
 
 
 def _fingerprint(sender: str, pdu: DeliverPdu) -> str:
@@ -111,6 +113,7 @@ class MoIntake:
             staged = [await self._stage_safely(pipe, event, bind_id, loss) for event in events]
             try:
                 results = await pipe.execute(raise_on_error=False) if len(pipe) else []
+                await self._again_if_unloaded(staged, results)
             except FOREIGN_RETRYABLE as exc:
                 log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
                 return [TRY_LATER] * len(events)
@@ -119,6 +122,17 @@ class MoIntake:
             answers.append(self._answer(item, results[at : at + item.commands]))
             at += item.commands
         return answers
+
+    async def _again_if_unloaded(self, staged: list[_Staged], results: list[Any]) -> None:
+        """store_mo.lua goes as a bare EVALSHA; a Redis that lost its scripts (restarted)
+        answers NOSCRIPT: those MOs are stored again, one by one, the script loaded first."""
+        self._store.forget(results)
+        at = 0
+        for item in staged:
+            if item.script_call is not None and isinstance(results[at], NoScriptError):
+                keys, args = item.script_call
+                results[at] = await self._store(keys, args)
+            at += item.commands
 
     # -- staging --------------------------------------------------------------------------------
 
@@ -155,8 +169,9 @@ class MoIntake:
             return _Staged("ignored")
         message, codec = self._message(sender, pdu)
         args = self._mo_args(message, pdu, codec, bind_id, loss)
-        await queue_script(self._store, pipe, self._mo_keys(sender, pdu), args)
-        return _Staged("mo", status=TRY_LATER)
+        keys = self._mo_keys(sender, pdu)
+        await self._store.queue_loaded(pipe, keys, args)
+        return _Staged("mo", status=TRY_LATER, script_call=(keys, args))
 
     def _message(self, sender: str, pdu: DeliverPdu) -> tuple[InboundMessage, str]:
         """The message this PDU carries, its text not decoded yet, and the codec to read it
