@@ -186,7 +186,7 @@ class Gateway:
                                settings.ussd.answer_budget_seconds,
                                destination_ton=settings.smpp.destination_ton,
                                destination_npi=settings.smpp.destination_npi)
-        self.sender = ReplySender(self.redis, self.keys, self.smpp, addressing(settings), screens,
+        self.sender = ReplySender(turns_redis, self.keys, self.smpp, addressing(settings), screens,
                                   sealer, dead_letters,
                                   settings.limits.sessionless_segments_per_second)
         self.parts = PartsSweeper(self.redis, self.keys,

@@ -55,6 +55,7 @@ from smpp.errors import BindRefused, SubmitFailed
 from smpp.events import Accepted, BindKind, ClientConfig, Delivered, SmscEvent
 from smpp.logging_limits import RateLimitedLog
 from smpp.masking import mask_number
+from smpp.writes import CoalescingWriter
 
 log = logging.getLogger("smpp.client")
 
@@ -81,7 +82,7 @@ class Arrival:
 
     event: SmscEvent
     sequence: int = 0
-    writer: asyncio.StreamWriter | None = None
+    writer: CoalescingWriter | None = None
     session: SmppSession | None = None
 
     @property
@@ -106,7 +107,7 @@ class SmppSession:
         self._on_lost = on_lost
         self._sequence = itertools.count(1)
         self._pending: dict[int, tuple[SmppMessage, asyncio.Future[SmppMessage]]] = {}
-        self._writer: asyncio.StreamWriter | None = None
+        self._writer: CoalescingWriter | None = None
         self._bound = asyncio.Event()
         self._link_alive = asyncio.Event()
         self.binds = 0  # successful binds so far
@@ -117,7 +118,7 @@ class SmppSession:
         return self.kind != "transmitter"
 
     @property
-    def writer(self) -> asyncio.StreamWriter | None:
+    def writer(self) -> CoalescingWriter | None:
         """The current connection (None between connections)."""
         return self._writer
 
@@ -165,9 +166,10 @@ class SmppSession:
 
     async def _connection(self) -> None:
         config = self._config
-        reader, self._writer = await asyncio.wait_for(
+        reader, writer = await asyncio.wait_for(
             asyncio.open_connection(config.host, config.port), config.response_timeout_seconds
         )
+        self._writer = CoalescingWriter(writer)
         try:
             if self._stopped.is_set():  # stop() came while connecting
                 return

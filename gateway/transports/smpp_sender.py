@@ -23,6 +23,7 @@ from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import OUTBOUND_GROUP, Keys
+from gateway.store.scripts import load_script
 from gateway.store.streams import Entry, consume, retrying, stopped_within
 from gateway.transports.ussd_screens import ScreenSender
 from smpp.client import SmppClient, SubmitFailed
@@ -50,6 +51,7 @@ class ReplySender:
         self._sealer = sealer
         self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
+        self._ack = load_script(redis, "ack_entry.lua")
         self._keys = keys
         self._client = client
         self._addressing = addressing
@@ -110,10 +112,7 @@ class ReplySender:
             await pipe.execute()
 
     async def _done(self, stream: str, entry_id: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(stream, OUTBOUND_GROUP, entry_id)
-            pipe.xdel(stream, entry_id)
-            await pipe.execute()
+        await self._ack(keys=[stream], args=[OUTBOUND_GROUP, entry_id])
         self.sent += 1
 
     async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:
