@@ -85,7 +85,7 @@ async def test_persian_restore_over_sms(on_smpp34: tuple[Gateway, Smpp34Smsc]) -
     assert all(part.esm_class & 0x40 for part in menu.parts)
     assert (await sara.text("۱")).text == fa("ask_imei")
     assert (await sara.text("۴۹۰۱۵۴۲۰۳۲۳۷۵۱۸")).text == fa("ask_old_number")
-    assert (await sara.text("۰۹۳۵۱۱۱۰۰۰۲")).text.startswith("کد تایید همتا")
+    assert (await sara.text("۰۹۳۵۱۱۱۰۰۰۲")).text.startswith("کد تأیید همتا")
     assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_OLD
     assert (await sara.text("{code}")).text == fa("restored_to_sim", imei_tail="7518")
     device = await gateway.registry.device(SARA_DEVICE)
@@ -118,7 +118,7 @@ async def test_persian_restore_over_ussd(on_smpp34: tuple[Gateway, Smpp34Smsc]) 
     found = CODE.search(code_sms.text)
     assert found is not None
     done = await turn(found.group())
-    assert done.startswith(f"{PSSR_RESPONSE}:دستگاه با IMEI")
+    assert done.startswith(f"{PSSR_RESPONSE}:دستگاه با شناسه IMEI")
     assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_NEW
 
 
