@@ -42,7 +42,7 @@ TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
 SUBMIT = SmppCommand.SUBMIT_SM
 CATALOG = default_catalog()
 KEYS = Keys()
-CODE_SMS = "کد تایید همتا: "
+CODE_SMS = "کد تأیید همتا: "
 
 
 def fa(key: str, **params: object) -> str:
