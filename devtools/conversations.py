@@ -11,7 +11,8 @@ line is a text message; on a USSD one a dial string (`*7777#`, `*7777*1#`) opens
 and each other line answers the screen. Either kind may also hold: `/sms TEXT` (a text message
 from the same number), `/dial CODE`, `/hangup` (the user ends the USSD dialogue), `/cutoff`
 (the network ends it), `/late TEXT` (an answer whose screen comes too late: the gateway hands
-the dialogue over to SMS), `/wait SECONDS`, and `{code}` for the last code received.
+the dialogue over to SMS), `/wait SECONDS`, and `{code}` for the last code received. While a
+dialogue is open (after `/dial` in an SMS scenario too) plain lines answer its screen.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from devtools.demo_registry import demo_memory_registry
-from flows.catalog import LANGUAGES, Language
+from flows.catalog import LANGUAGES, Language, default_catalog
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig, Reply
 from flows.memory_registry import MemoryRegistry
@@ -71,6 +72,7 @@ class Handset:
     code: str = ""
     password: str = ""
     events: list[Event] = field(default_factory=list)
+    dialling: bool = False  # a USSD dialogue is open: plain lines answer its screen
 
     @property
     def ussd(self) -> UssdDialog:
@@ -107,6 +109,7 @@ class Handset:
             self.events.append(Event("dial" if event == "begin" else "mo", self._shown(text)))
         ussd = self.ussd
         shown = await ussd.handle(self.subscriber, text, event, self._tick(), self.now)
+        self.dialling = shown is not None and not shown.end and not late
         if shown is None:
             self.events.append(Event("note", "hang-up" if event == "abort" else "cut off"))
             return
@@ -135,7 +138,7 @@ class Handset:
             self._tick(float(rest))
         elif ussd and re.fullmatch(r"\*[0-9*]+#", line):
             await self.screen(line, "begin")
-        elif ussd:
+        elif ussd or self.dialling:
             await self.screen(line, "continue")
         else:
             await self.sms(line)
@@ -249,6 +252,15 @@ async def render() -> str:
            "against the demo registry (devtools/data/demo-registry.json). `>` is what the citizen "
            f"types, `<` a text message, `|` a USSD screen. The code is shown as {SAMPLE_CODE} "
            f"and the password as {SAMPLE_PASSWORD}.", ""]
+    catalog = default_catalog()
+    out += ["### The reply budget (a rate limit of the gateway, not of the dialog)", "",
+            "A number that costs more than `limits.reply_segments_burst` MT segments at once "
+            "(refilled at `limits.reply_segments_per_10_minutes`) gets one notice, then no reply "
+            "until the budget refills; turns that count a strike are paid for by the lockout "
+            "instead. tests/integration/test_limits.py plays it through a real gateway.", ""]
+    for lang in LANGUAGES:
+        out += [f"{'فارسی' if lang == 'fa' else 'English'}:", "", "```text",
+                f"< {catalog.render(lang, 'reply_limit')}", "```", ""]
     for scenario in SCENARIOS:
         channel = "USSD" if scenario.ussd else "SMS"
         out += [f"### {scenario.title}", "", f"From {scenario.number}, by {channel}.", ""]
