@@ -67,6 +67,8 @@ class Dialog:
         turn = Turn(subscriber, normalize_text(text), message_id, now, self._catalog, self._config,
                     channel)
         await self._route(turn, _keyword(turn.text))
+        if turn.notices:  # nothing followed them (every route replies; this is a safety net)
+            turn.replies.append(Reply("\n".join(turn.notices), "reply", "notice"))
         if subscriber.session is not None:
             subscriber.session.last_seen = subscriber.session_seen_at = now
         else:
