@@ -22,6 +22,7 @@ from typing import TextIO
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from devtools.demo_guide import guide
 from devtools.phone import console_for, run_interactive, run_script
 from devtools.redis_server import RedisServer
 from gateway.app import Gateway
@@ -136,7 +137,8 @@ async def demo(
     """Raises DemoRefused (nothing was touched) when `redis_url` is not empty and not `force`."""
     async with (_demo_redis(redis_url, force) as url,
                 running_demo(url) as (settings, sim, _gateway)):
-        phone = console_for(sim, settings, FIRST_NUMBER, ussd, out)
+        phone = console_for(sim, settings, FIRST_NUMBER, ussd, out,
+                            guide=guide(ussd, settings.service.ussd_code))
         if script is None:
             await run_interactive(phone)
         else:

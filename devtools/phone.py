@@ -31,10 +31,14 @@ _USSD_CODE = re.compile(r"[*#][0-9*]*[0-9][0-9*]*#", re.ASCII)
 
 
 class Phone:
-    def __init__(self, sim: SmscSimulator, shortcode: str, number: str, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, sim: SmscSimulator, shortcode: str, number: str, out: TextIO = sys.stdout,
+        guide: str = "",
+    ) -> None:  # fmt: skip
         self._sim = sim
         self.shortcode = shortcode
         self._out = out
+        self.guide = guide  # what to try (the demo's numbers), under the greeting and /help
         self._codes: dict[str, str] = {}
         self.number = parse_msisdn(number) or number
 
@@ -55,7 +59,7 @@ class Phone:
         return True
 
     def greeting(self) -> str:
-        return f"Texting {self.shortcode} as {self.local_number}. {PHONE_HELP}"
+        return _with_guide(f"Texting {self.shortcode} as {self.local_number}. {PHONE_HELP}", self.guide)
 
     def _command(self, line: str) -> bool:
         name, _, arg = line.partition(" ")
@@ -65,7 +69,7 @@ class Phone:
             self.number = parse_msisdn(arg) or self.number
             self.show(f"-- now texting as {self._local(self.number)}")
         else:
-            self.show(PHONE_HELP)
+            self.show(_with_guide(PHONE_HELP, self.guide))
         return True
 
     async def _show_replies(self) -> None:
@@ -96,10 +100,11 @@ class UssdPhone:
 
     def __init__(
         self, sim: SmscSimulator, code: str, number: str, out: TextIO = sys.stdout,
-        screen_timeout: float = REPLY_TIMEOUT,
+        screen_timeout: float = REPLY_TIMEOUT, guide: str = "",
     ) -> None:  # fmt: skip
         self._sim = sim
         self.code = code
+        self.guide = guide
         self._out = out
         self._screen_timeout = screen_timeout
         self._dialogue: UssdDialogue | None = None
@@ -111,7 +116,7 @@ class UssdPhone:
         return Phone._local(self.number)
 
     def greeting(self) -> str:
-        return f"Dial {self.code} as {self.local_number}. {USSD_HELP}"
+        return _with_guide(f"Dial {self.code} as {self.local_number}. {USSD_HELP}", self.guide)
 
     def show(self, line: str) -> None:
         print(line, file=self._out, flush=True)
@@ -141,7 +146,7 @@ class UssdPhone:
             self.number, self._code = parse_msisdn(arg) or self.number, None
             self.show(f"-- now dialling as {self.local_number}")
         else:
-            self.show(USSD_HELP)
+            self.show(_with_guide(USSD_HELP, self.guide))
         return True
 
     def _idle(self) -> bool:
@@ -216,6 +221,10 @@ class UssdPhone:
             return None
 
 
+def _with_guide(text: str, guide: str) -> str:
+    return f"{text}\n{guide}" if guide else text
+
+
 def _render(screen: UssdScreen) -> str:
     lines = "\n".join(f"   | {line}" for line in screen.text.splitlines() or [""])
     return f"{lines}\n   [{'end' if screen.ends else 'reply, or /abort'}]"
@@ -228,11 +237,11 @@ class Console(Protocol):
 
 
 def console_for(sim: SmscSimulator, settings: Settings, number: str, ussd: bool,
-                out: TextIO = sys.stdout) -> Console:
-    """A texting phone, or a dialling one (`--ussd`)."""
+                out: TextIO = sys.stdout, guide: str = "") -> Console:
+    """A texting phone, or a dialling one (`--ussd`); `guide` says what to try."""
     if ussd:
-        return UssdPhone(sim, settings.service.ussd_code, number, out)
-    return Phone(sim, settings.service.shortcode, number, out)
+        return UssdPhone(sim, settings.service.ussd_code, number, out, guide=guide)
+    return Phone(sim, settings.service.shortcode, number, out, guide=guide)
 
 
 async def run_script(phone: Console, lines: Iterable[str]) -> None:

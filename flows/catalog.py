@@ -24,8 +24,12 @@ class Catalog:
         return cls({lang: _read(directory / f"{lang}.yaml") for lang in LANGUAGES})
 
     def render(self, lang: Language, key: str, **params: object) -> str:
-        """The text for `key`; integers are written in Persian digits in Persian texts."""
+        """The text for `key`; integers are written in Persian digits in Persian texts.
+        `{send}`/`{Send}` are the SMS word (`word_send`) unless given (a USSD screen's)."""
         template = self._texts[lang][key]
+        if "send" not in params and "word_send" in self._texts[lang]:
+            word = self._texts[lang]["word_send"]
+            params = {"send": word, "Send": word[:1].upper() + word[1:], **params}
         return template.format(**{name: _show(lang, value) for name, value in params.items()})
 
     def has(self, lang: Language, key: str) -> bool:

@@ -35,7 +35,7 @@ def send_code(turn: Turn, key: str, **params: object) -> bool:
     minutes = max(turn.config.code_ttl_seconds // 60, 1)
     turn.say(key, kind="code", code=code, minutes=minutes, **params)
     if turn.channel == "ussd":  # the code went by SMS; the screen waits for it
-        turn.say("ussd_code_sent", minutes=minutes)
+        turn.say("code_sent", minutes=minutes)
     return True
 
 

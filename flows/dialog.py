@@ -38,6 +38,8 @@ class Flow(Protocol):
 
     def help_key(self, session: Session) -> str: ...
 
+    def question_key(self, session: Session) -> str: ...
+
     def resend(self, turn: Turn) -> None: ...
 
 
@@ -65,6 +67,8 @@ class Dialog:
         turn = Turn(subscriber, normalize_text(text), message_id, now, self._catalog, self._config,
                     channel)
         await self._route(turn, _keyword(turn.text))
+        if turn.notices:  # nothing followed them (every route replies; this is a safety net)
+            turn.replies.append(Reply("\n".join(turn.notices), "reply", "notice"))
         if subscriber.session is not None:
             subscriber.session.last_seen = subscriber.session_seen_at = now
         else:
@@ -72,18 +76,50 @@ class Dialog:
         return turn.replies
 
     async def _route(self, turn: Turn, word: str) -> None:
-        expired = self._expired(turn)
-        if expired:
+        language = LANGUAGE_WORDS.get(word)
+        if language is not None:
+            # The language changes and the same step is shown again in it: the question the
+            # flow waits on, or the menu; nothing else happens to the dialogue.
+            turn.subscriber.lang = language  # type: ignore[assignment]
+            word = ""
+        if self._expired(turn):
             turn.subscriber.session = None
-        if word in LANGUAGE_WORDS:
-            turn.subscriber.lang = LANGUAGE_WORDS[word]  # type: ignore[assignment]
-            turn.say("language_set")
-        elif guards.is_locked(turn):
+            turn.notice("session_expired")
+        self._close_other_channel(turn)
+        if language is not None and not turn.notices:  # another notice says enough
+            turn.notice("language_set")
+        if guards.is_locked(turn):
             turn.end_session("locked", hours=guards.hours_left(turn))
         elif turn.subscriber.session is None:
-            await self._no_session(turn, word, expired=expired)
+            await self._no_session(turn, word)
+        elif language is not None:
+            turn.say(self._flows[turn.session.flow].question_key(turn.session))
         else:
             await self._in_session(turn, word)
+
+    def _close_other_channel(self, turn: Turn) -> None:
+        """A text message does not continue a USSD dialogue the gateway did not hand over to
+        SMS (docs/conversations.md, "Channels"): the dialogue is closed, the reply says so once,
+        and the message is read as a first message."""
+        session = turn.subscriber.session
+        if turn.channel == "sms" and session is not None and session.channel == "ussd":
+            turn.subscriber.session = None
+            turn.notice("ussd_dialogue_closed")
+
+    def question(self, subscriber: Subscriber, channel: Channel) -> str:
+        """The live session's current question as `channel` shows it (the menu without one)."""
+        turn = Turn(subscriber, "", "", 0.0, self._catalog, self._config, channel)
+        session = subscriber.session
+        if session is None:
+            return turn.render("menu")
+        return turn.render(self._flows[session.flow].question_key(session))
+
+    def render_for(self, subscriber: Subscriber, reply: Reply, channel: Channel) -> str:
+        """A reply rendered again for another channel (a screen handed over to SMS)."""
+        turn = Turn(subscriber, "", "", 0.0, self._catalog, self._config, channel)
+        if reply.kind != "reply" or not self._catalog.has(subscriber.lang, reply.key):
+            return reply.text
+        return turn.render(reply.key, None, **reply.params)
 
     def _expired(self, turn: Turn) -> bool:
         """The session idled out: it is still here but stale, or the store has let it expire
@@ -93,9 +129,7 @@ class Dialog:
             return turn.now - subscriber.session.last_seen > idle
         return subscriber.session_seen_at > 0 and turn.now - subscriber.session_seen_at > idle
 
-    async def _no_session(self, turn: Turn, word: str, *, expired: bool) -> None:
-        if expired:
-            turn.say("session_expired")
+    async def _no_session(self, turn: Turn, word: str) -> None:
         if word in RESTORE_WORDS:
             await self._restore.start(turn)
         elif _looks_like_imei(turn.text):

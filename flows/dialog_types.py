@@ -6,11 +6,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Literal
 
-from flows.catalog import Catalog
-from flows.session import Session, Subscriber
+from flows.catalog import Catalog, Language
+from flows.session import Channel, Session, Subscriber
 
 ReplyKind = Literal["reply", "code", "password"]
-Channel = Literal["sms", "ussd"]
+TWO_SEGMENTS = 134  # UCS-2 units in two concatenated SMS parts: the most a reply may take
+__all__ = ["Channel", "FlowConfig", "Reply", "ReplyKind", "Turn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,15 @@ class Reply:
     text: str
     kind: ReplyKind = "reply"
     key: str = ""  # the catalog key it was rendered from
+    # Its parameters, so that a screen handed over to SMS can be rendered again in SMS words.
+    params: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+def channel_words(catalog: Catalog, lang: Language, channel: Channel) -> dict[str, str]:
+    """`{send}` / `{Send}` in a text: "send"/"بفرستید" in an SMS, "enter"/"وارد کنید" on a USSD
+    screen (a screen is typed into, a text message is sent), so one text serves both channels."""
+    word = catalog.render(lang, "ussd_word_send" if channel == "ussd" else "word_send")
+    return {"send": word, "Send": word[:1].upper() + word[1:]}
 
 
 @dataclass(slots=True)
@@ -49,19 +59,45 @@ class Turn:
     config: FlowConfig
     channel: Channel = "sms"
     replies: list[Reply] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # said at the head of the next reply
 
     @property
     def session(self) -> Session:
         assert self.subscriber.session is not None, "no live session in this turn"
         return self.subscriber.session
 
-    def say(self, key: str, kind: ReplyKind = "reply", **params: object) -> None:
-        """Add a reply. On a USSD screen a `ussd_<key>` text, when the catalog has one,
-        replaces the SMS text; codes and passwords always travel as SMS texts."""
-        lang, shown = self.subscriber.lang, key
-        if self.channel == "ussd" and kind == "reply" and self.catalog.has(lang, f"ussd_{key}"):
+    def render(
+        self, key: str, channel: Channel | None = None, screen: bool = True, /, **params: object
+    ) -> str:
+        """The text of `key` for a channel (this turn's by default): on a USSD screen a
+        `ussd_<key>` text, when the catalog has one, replaces the SMS text (unless not
+        `screen`: a code's SMS is not a screen, though it is typed into one)."""
+        lang, channel = self.subscriber.lang, channel or self.channel
+        shown = key
+        if screen and channel == "ussd" and self.catalog.has(lang, f"ussd_{key}"):
             shown = f"ussd_{key}"
-        self.replies.append(Reply(self.catalog.render(lang, shown, **params), kind, key))
+        words = channel_words(self.catalog, lang, channel)
+        return self.catalog.render(lang, shown, **{**words, **params})
+
+    def say(self, key: str, kind: ReplyKind = "reply", **params: object) -> None:
+        """Add a reply; codes and passwords always travel as SMS texts. Pending notices open
+        the next ordinary reply, in the same message (one SMS, not two) when both fit in two
+        segments."""
+        text = self.render(key, None, kind == "reply", **params)
+        if kind == "reply" and self.notices:
+            joined = "\n".join([*self.notices, text])
+            if len(joined.encode("utf-16-be")) // 2 <= TWO_SEGMENTS:
+                text = joined
+            else:  # together they would cost a third part: the notices go on their own
+                self.replies.append(Reply("\n".join(self.notices), "reply", "notice"))
+            self.notices = []
+        self.replies.append(Reply(text, kind, key, params))
+
+    def notice(self, key: str, **params: object) -> None:
+        """Something to tell before the answer (the language changed, a dialogue was closed).
+        SMS only: a USSD screen has no room for it and the user sees the screen change."""
+        if self.channel == "sms":
+            self.notices.append(self.render(key, **params))
 
     def end_session(self, key: str | None = None, **params: object) -> None:
         self.subscriber.session = None

@@ -78,7 +78,8 @@ class MachineFlow:
 
     def open_session(self, turn: Turn) -> None:
         turn.subscriber.session = Session(
-            flow=self.name, state=self._first.value, started_at=turn.now, last_seen=turn.now
+            flow=self.name, state=self._first.value, started_at=turn.now, last_seen=turn.now,
+            channel=turn.channel,
         )
 
     async def handle(self, turn: Turn) -> None:
@@ -93,6 +94,13 @@ class MachineFlow:
 
     def help_key(self, session: Session) -> str:
         return f"help_{session.state}"
+
+    def question_key(self, session: Session) -> str:
+        """The question the current step waits on, asked again (after a language switch, or
+        when a dialogue moves to a USSD screen). Every code step asks the same: `ask_code`."""
+        if self.in_state(session, self.CODE_STATE):
+            return "ask_code"
+        return str(session.state)
 
     def in_state(self, session: Session, state: Enum) -> bool:
         return self.States(session.state) is state

@@ -57,7 +57,9 @@ def today_in_iran(now: float) -> jdatetime.date:
 def _usable_numbers(sims: tuple[str, ...], lang: str) -> str:
     """At most two masked numbers, so the refusal fits two SMS segments."""
     comma = "، " if lang == "fa" else ", "
-    shown = comma.join(mask_msisdn(sim) for sim in sims[:2])
+    # In a Persian sentence a left-to-right mark keeps 0912***0001 from showing as 0001***0912.
+    mark = "\u200e" if lang == "fa" else ""
+    shown = comma.join(mark + mask_msisdn(sim) for sim in sims[:2])
     return shown + (comma + "…" if len(sims) > 2 else "")
 
 

@@ -9,11 +9,13 @@ the language and the lockout outlive it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from flows.catalog import Language
+
+Channel = Literal["sms", "ussd"]
 
 
 class Session(BaseModel):
@@ -22,6 +24,10 @@ class Session(BaseModel):
     started_at: float
     last_seen: float
     invalid_inputs: int = 0
+    # The channel the dialogue is held on (docs/conversations.md, "Channels"): a message on the
+    # other channel does not silently continue it. A USSD dialogue becomes an SMS one only when
+    # the gateway hands it over and says so on the screen.
+    channel: Channel = "sms"
     mismatches: int = 0
     # restore
     imei: str = ""

@@ -162,9 +162,8 @@ class TurnWorker:
         if late or cut_off:
             # Too late for this screen (or the network has ended the dialogue by now): its
             # content goes by SMS, and the screen ends politely.
-            outbound.append(self._sms(message, "\n".join([screen.text, *subscriber.ussd_pages]), "reply"))
-            subscriber.ussd_pages = []
-            screen = Screen(self._dialog.render(subscriber, "ussd_slow"), end=True)
+            text, screen = self._ussd.hand_over(subscriber, screen)
+            outbound.append(self._sms(message, text, "reply"))
         return [*outbound, _screen(message, screen)]
 
     def _numbered(self, reply: OutboundMessage, outbound_id: str) -> str:

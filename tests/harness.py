@@ -10,12 +10,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from devtools.demo import DEMO_REGISTRY
+from devtools.demo_registry import registry_from_fixture
 from flows.catalog import LANGUAGES, Catalog, default_catalog
 from flows.memory_registry import MemoryRegistry
-from flows.ports import DeviceRecord, PersonRecord, SimRecord
 from gateway.app import Gateway
 from gateway.settings import Settings, load_settings
-from gateway.store.fixtures import Fixture, load_fixture_file
+from gateway.store.fixtures import load_fixture_file
 from gateway.store.keys import Keys
 from gateway.store.registry import RedisRegistry
 from smpp.sim import SmscSimulator
@@ -69,18 +69,6 @@ async def demo_registry(redis: Redis) -> RedisRegistry:
 def memory_registry() -> MemoryRegistry:
     """The demo registry in memory: what the Redis `registry` fixture holds, without Redis."""
     return registry_from_fixture(load_fixture_file(DEMO_REGISTRY))
-
-
-def registry_from_fixture(fixture: Fixture) -> MemoryRegistry:
-    people = [
-        PersonRecord(nid, p.birth_date, None if p.cartable is None else tuple(sorted(p.cartable.sims)))
-        for nid, p in fixture.people.items()
-    ]
-    passwords = {nid: p.cartable.password for nid, p in fixture.people.items() if p.cartable is not None}
-    sims = [SimRecord(msisdn, sim.owner, sim.status) for msisdn, sim in fixture.sims.items()]
-    devices = [DeviceRecord(imei=imei, **d.model_dump(exclude={"imei"}))
-               for imei, d in fixture.devices.items()]
-    return MemoryRegistry(people, sims, devices, passwords)
 
 
 def gateway_settings(redis_url: str, smsc_port: int, **sections: dict[str, Any]) -> Settings:

@@ -73,7 +73,8 @@ async def test_registry_checks_read_the_embedded_registry(settings: Settings, ga
     assert results[1].steps[0].detail == "SIM 0935***0002 is expired, owner 15***89"
     ussd = results[2]
     assert ussd.failure is not None and ussd.failure.number == 4
-    assert ussd.failure.detail.startswith("screen (waits for input): «همتا / ۱ بازیابی دستگاه")
+    menu = "«همتا، گزینه را وارد کنید: / ۱ بازیابی دستگاه"
+    assert ussd.failure.detail.startswith(f"screen (waits for input): {menu}")
     assert ussd.failure.detail.endswith("; expected it to end the dialogue")
 
 

@@ -52,7 +52,7 @@ async def test_persian_restore_end_to_end(redis_url: str) -> None:
         assert await sara.text("سلام") == fa("menu")
         assert await sara.text("۱") == fa("ask_imei")
         assert await sara.text("۴۹۰۱۵۴۲۰۳۲۳۷۵۱۸") == fa("ask_old_number")
-        assert (await sara.text("۰۹۳۵۱۱۱۰۰۰۲")).startswith("کد تایید همتا")
+        assert (await sara.text("۰۹۳۵۱۱۱۰۰۰۲")).startswith("کد تأیید همتا")
         assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_OLD
         assert await sara.text("{code}") == fa("restored_to_sim", imei_tail="7518")
         device = await gateway.registry.device(SARA_DEVICE)
@@ -61,11 +61,13 @@ async def test_persian_restore_end_to_end(redis_url: str) -> None:
 
 async def test_replies_are_ucs2_concatenated_with_receipts(redis_url: str) -> None:
     async with running_gateway(redis_url) as (_gateway, sim):
-        await sim.send_mo(SARA_NEW, SHORTCODE, "1")
+        await sim.send_mo(SARA_NEW, SHORTCODE, "3")  # help: two parts (the happy path has one)
         mt = await sim.await_mt(SARA_NEW)
         assert (mt.data_coding, mt.parts, mt.registered_delivery & 1) == (8, 2, 1)
         assert mt.source == SHORTCODE and mt.destination == SARA_NEW
-        await sim.send_mo(SARA_NEW, SHORTCODE, "EN")
+        await sim.send_mo(SARA_NEW, SHORTCODE, "1")
+        assert (await sim.await_mt(SARA_NEW)).parts == 1
+        await sim.send_mo(SARA_NEW, SHORTCODE, "EN")  # the question again, in English: GSM 7-bit
         english = await sim.await_mt(SARA_NEW)
         assert (english.data_coding, english.parts) == (0, 1)
 
@@ -154,7 +156,7 @@ async def test_password_recovery_end_to_end(redis_url: str) -> None:
         person = Subscriber(sim, LOST_SIM_NEW)
         assert await person.text("رمز") == fa("ask_national_id")
         assert await person.text("۵۵۱-۲۳۴۵۶۷-۲") == fa("ask_birth_date")
-        assert (await person.text("۱۳۶۸/۰۲/۲۰")).startswith("کد تایید همتا")
+        assert (await person.text("۱۳۶۸/۰۲/۲۰")).startswith("کد تأیید همتا")
         assert await person.text("{code}") == fa("password_reset_sim_added", devices=2)
         password_sms = await person.reply()
         password = password_sms.split(":")[1].split()[0]

@@ -13,6 +13,7 @@ import pytest
 from aiosmpplib import SmppCommandStatus
 
 from flows.catalog import default_catalog
+from flows.dialog_types import channel_words
 from flows.session import Subscriber
 from gateway.app import Gateway
 from gateway.errors import StartupFailed
@@ -25,7 +26,8 @@ UssdTurn = Callable[[Subscriber, InboundMessage], Awaitable[list[OutboundMessage
 
 
 def screen(key: str) -> str:
-    return FA.render("fa", f"ussd_{key}" if f"ussd_{key}" in FA.keys("fa") else key)
+    shown = f"ussd_{key}" if f"ussd_{key}" in FA.keys("fa") else key
+    return FA.render("fa", shown, **channel_words(FA, "fa", "ussd"))
 
 
 async def _hop(

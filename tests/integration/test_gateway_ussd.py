@@ -8,6 +8,7 @@ import re
 import aiohttp
 
 from flows.catalog import default_catalog
+from flows.dialog_types import channel_words
 from flows.password_hash import verify_password
 from tests.harness import (
     LOST_SIM_ID,
@@ -24,7 +25,7 @@ CODE = re.compile(r"\b[1-9][0-9]{5}\b")
 
 def screen(key: str, **params: object) -> str:
     shown = f"ussd_{key}" if f"ussd_{key}" in FA.keys("fa") else key
-    return FA.render("fa", shown, **params)
+    return FA.render("fa", shown, **channel_words(FA, "fa", "ussd"), **params)
 
 
 async def test_restore_over_ussd_through_smpp(redis_url: str) -> None:
@@ -43,7 +44,7 @@ async def test_restore_over_ussd_through_smpp(redis_url: str) -> None:
         assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_OLD
         await dialogue.reply(CODE.search(code_sms.text).group())  # type: ignore[union-attr]
         done = await dialogue.screen(5)
-        assert done.ends and done.text.startswith("دستگاه با IMEI")
+        assert done.ends and done.text == screen("restored_to_sim", imei_tail="7518")
         assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_NEW
 
 
@@ -57,10 +58,8 @@ async def test_password_over_ussd_dialled_straight_to_the_option(redis_url: str)
         assert not (await dialogue.screen(5)).ends
         code = CODE.search((await sim.await_mt(LOST_SIM_NEW)).text).group()  # type: ignore[union-attr]
         await dialogue.reply(code)
-        done = await dialogue.screen(5)
-        assert "۲ دستگاه" in done.text and done.text.endswith(screen("more"))
-        await dialogue.reply("۹۹")
-        assert (await dialogue.screen(5)).ends
+        done = await dialogue.screen(5)  # one screen: the happy path fits one SMS segment
+        assert done.ends and done.text == screen("password_reset_sim_added", devices=2)
         password = (await sim.await_mt(LOST_SIM_NEW)).text.split(":")[1].split()[0]
         stored = await gateway.redis.hget(gateway.keys.person(LOST_SIM_ID), "password_hash")
         assert verify_password(password, stored)
@@ -107,7 +106,7 @@ async def test_restore_over_the_http_ussd_callback(redis_url: str) -> None:
                                "CON " + screen("ask_old_number"), "CON " + screen("code_sent", minutes=3)]
             code = CODE.search((await sim.await_mt(SARA_NEW)).text).group()  # type: ignore[union-attr]
             done = await _hop(http, url, "at-1", "+989361110003", f"{hops[-1]}*{code}")
-            assert done.startswith("END دستگاه با IMEI")
+            assert done == "END " + screen("restored_to_sim", imei_tail="7518")
             async with http.post(url, data={"sessionId": "x"}) as bad:
                 assert bad.status == 400
     assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_NEW
@@ -156,9 +155,7 @@ async def test_password_over_the_http_ussd_callback(redis_url: str) -> None:
             assert waiting == "CON " + screen("code_sent", minutes=3)
             code = CODE.search((await sim.await_mt(LOST_SIM_NEW)).text).group()  # type: ignore[union-attr]
             done = await _hop(http, url, "at-2", number, f"2*{LOST_SIM_ID}*1368/02/20*{code}")
-            assert done.startswith("CON ") and "۲ دستگاه" in done  # paged: more follows
-            last = await _hop(http, url, "at-2", number, f"2*{LOST_SIM_ID}*1368/02/20*{code}*#")
-            assert last.startswith("END ")
+            assert done == "END " + screen("password_reset_sim_added", devices=2)
         password = (await sim.await_mt(LOST_SIM_NEW)).text.split(":")[1].split()[0]
         stored = await gateway.redis.hget(gateway.keys.person(LOST_SIM_ID), "password_hash")
         assert verify_password(password, stored)
@@ -172,4 +169,24 @@ async def test_a_dialogue_past_the_network_limit_continues_by_sms(redis_url: str
         await dialogue.reply("1")  # a round trip later, far past a 1 µs network limit
         cut = await dialogue.screen(5)
         assert cut.ends and cut.text == FA.render("fa", "ussd_slow")
-        assert (await sim.await_mt(SARA_NEW)).text == screen("ask_imei")  # the content, by SMS
+        assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_imei")  # by SMS, in SMS words
+        # handed over: the next SMS answers the question (no "dialogue closed" notice)
+        await sim.send_mo(SARA_NEW, "7777", SARA_DEVICE)
+        assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_old_number")
+
+
+async def test_an_sms_after_an_abandoned_ussd_dialogue_starts_afresh(redis_url: str) -> None:
+    """docs/conversations.md, Channels, rule 2: the user hangs up in the middle of a password
+    dialogue, then texts `?`: the answer is the general help after a line saying the USSD
+    dialogue was closed, not the birth date's help; the next SMS is a first message again."""
+    async with running_gateway(redis_url) as (_gateway, sim):
+        dialogue = await sim.ussd_start(LOST_SIM_NEW, code="*7777*2#")
+        await dialogue.screen(5)
+        await dialogue.reply(LOST_SIM_ID)
+        assert (await dialogue.screen(5)).text == screen("ask_birth_date")
+        await dialogue.abort()
+        await sim.send_mo(LOST_SIM_NEW, "7777", "?")
+        assert (await sim.await_mt(LOST_SIM_NEW)).text == FA.render("fa", "ussd_dialogue_closed")
+        assert (await sim.await_mt(LOST_SIM_NEW)).text == FA.render("fa", "help")
+        await sim.send_mo(LOST_SIM_NEW, "7777", "1368/02/20")  # the old step's answer: not taken
+        assert (await sim.await_mt(LOST_SIM_NEW)).text == FA.render("fa", "menu")

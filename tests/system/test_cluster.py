@@ -134,7 +134,7 @@ async def test_restore_dialog_through_a_redis_cluster(
             assert await sara.reply() == CATALOG.render("fa", "help")
             assert await sara.text("1") == CATALOG.render("fa", "ask_imei")
             assert await sara.text(SARA_DEVICE) == CATALOG.render("fa", "ask_old_number")
-            assert (await sara.text("09351110002")).startswith("کد تایید همتا: ")
+            assert (await sara.text("09351110002")).startswith("کد تأیید همتا: ")
             restored = CATALOG.render("fa", "restored_to_sim", imei_tail="7518")
             assert await sara.text("{code}") == restored
             assert (await gateway.get("/readyz"))[0] == 200

@@ -17,11 +17,11 @@ def test_demo_script_completes_a_restore_and_a_password_recovery() -> None:
     )
     assert result.returncode == 0, result.stderr
     transcript = result.stdout
-    assert "با موفقیت به کارتابل همین سیم‌کارت منتقل شد" in transcript  # Sara's restore
+    assert "…7518 به کارتابل همین سیم‌کارت منتقل شد" in transcript  # Sara's restore
     assert "was moved to your national-ID cartable" in transcript  # into a national-ID cartable
-    assert "هنوز در کارتابل شماره 0913***0005" in transcript  # still attached
+    assert "هنوز در کارتابل شماره \u200e0913***0005" in transcript  # still attached
     assert "افزوده شد و ۲ دستگاه" in transcript  # password recovery added the SIM
-    assert "رمز جدید کارتابل کد ملی همتا:" in transcript
+    assert "رمز جدید همتا:" in transcript
     assert "0912***0014" in transcript  # R6 names the usable number, masked
     assert "(no reply)" not in transcript
 
@@ -34,6 +34,6 @@ def test_demo_ussd_script_restores_a_device() -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "SMS < کد تایید همتا" in result.stdout  # the code came by SMS
-    assert "با موفقیت به کارتابل همین سیم‌کارت منتقل شد" in result.stdout
+    assert "SMS < کد تأیید همتا" in result.stdout  # the code came by SMS
+    assert "…7518 به کارتابل همین سیم‌کارت منتقل شد" in result.stdout
     assert result.stdout.rstrip().endswith("[end]")

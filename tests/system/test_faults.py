@@ -42,7 +42,7 @@ TRY_LATER = SmppCommandStatus.ESME_RX_T_APPN
 SUBMIT = SmppCommand.SUBMIT_SM
 CATALOG = default_catalog()
 KEYS = Keys()
-CODE_SMS = "کد تایید همتا: "
+CODE_SMS = "کد تأیید همتا: "
 
 
 def fa(key: str, **params: object) -> str:
@@ -268,11 +268,11 @@ async def test_throttled_parts_are_retried_one_pdu_at_a_time_never_dropped(
     gateway = await started(gateways, sim, smpp__tps=4)
     sara = Citizen(sim, SARA_NEW)
     submits = sim.received[SUBMIT]
-    assert await sara.send("1") == [OK]  # a two-part reply
+    assert await sara.send("3") == [OK]  # help: a two-part reply
     await sim.wait_received(SUBMIT, submits + 1)  # the first part, answered ESME_ROK
     sim.submit_responses.extend([SmppCommandStatus.ESME_RTHROTTLED,
                                  SmppCommandStatus.ESME_RMSGQFUL])
-    assert await sara.reply() == fa("ask_imei")
+    assert await sara.reply() == fa("help")
     # Two parts plus the two refused tries of the second part: the first was never re-sent.
     assert sim.received[SUBMIT] - submits == 4 and not sim.submit_responses
     assert [mt.parts for mt in sim.mt_log] == [2]
@@ -287,9 +287,9 @@ async def test_generic_nack_is_retried(
     sara = Citizen(sim, SARA_NEW)
     submits = sim.received[SUBMIT]
     sim.submit_nacks.extend([SmppCommandStatus.ESME_RSYSERR, SmppCommandStatus.ESME_RTHROTTLED])
-    assert await sara.text("EN") == en("language_set")  # one part
+    assert await sara.text("1") == fa("ask_imei")  # one part
     assert sim.received[SUBMIT] - submits == 3 and not sim.submit_nacks
-    assert sara.received() == [en("language_set")]
+    assert sara.received() == [fa("ask_imei")]
 
 
 @pytest.mark.slow
@@ -298,14 +298,14 @@ async def test_unanswered_submit_is_sent_again_after_the_response_timeout(
 ) -> None:
     gateway = await started(gateways, sim, smpp__response_timeout_seconds=0.5)
     sara = Citizen(sim, SARA_NEW)
-    await held_replies(sim, gateway, [sara], "EN", in_flight=1)
+    await held_replies(sim, gateway, [sara], "1", in_flight=1)
     submits = sim.received[SUBMIT]
     await sim.wait_received(SUBMIT, submits + 1)  # no answer in time: the same PDU again
     sim.submit_gate.set()
     # The SMSC answered both tries late, so it delivers both: at least once, never lost.
-    assert [await sara.reply(), await sara.reply()] == [en("language_set")] * 2
-    assert await sara.text("1") == en("ask_imei")
-    assert sara.received() == [en("language_set")] * 2 + [en("ask_imei")]
+    assert [await sara.reply(), await sara.reply()] == [fa("ask_imei")] * 2
+    assert await sara.text("0") == fa("cancelled")
+    assert sara.received() == [fa("ask_imei")] * 2 + [fa("cancelled")]
 
 
 @pytest.mark.slow
@@ -331,9 +331,9 @@ async def test_tps_limit_spreads_submits(
     await started(gateways, sim, smpp__tps=tps)
     people = crowd(sim, 10)
     for person in people:
-        assert await person.send("سلام") == [OK]  # 10 two-part replies: 20 PDUs
+        assert await person.send("؟") == [OK]  # 10 two-part replies (help): 20 PDUs
     for person in people:
-        assert await person.reply() == fa("menu")
+        assert await person.reply() == fa("help")
     times = sim.submit_times
     assert len(times) == 20
     # A token bucket of one: k more PDUs take at least k / tps seconds (lower bounds only;
@@ -370,7 +370,7 @@ async def test_receipts_for_unknown_or_expired_message_ids_are_logged_and_ignore
     async with SmscSimulator(receipts=False) as sim:  # receipts sent by hand here
         gateway = await started(gateways, sim)
         sara = Citizen(sim, SARA_NEW)
-        assert await sara.text("EN") == en("language_set")
+        assert await sara.text("EN") == en("language_set") + "\n" + en("menu")
         message_id = sim.mt_log[-1].message_ids[0]
         key = KEYS.receipt(canonical_id(message_id))
         async with keyspace(db, key, "set") as receipt:
@@ -390,7 +390,7 @@ async def test_receipts_for_unknown_or_expired_message_ids_are_logged_and_ignore
         for _ in range(3):  # the same again, and again: answered, counted, not logged again
             assert await sim.send_raw_deliver(unknown) == OK
         assert await sara.text("1") == en("ask_imei")  # and nothing else happened
-        assert sara.received() == [en("language_set"), en("ask_imei")]
+        assert sara.received() == [en("language_set") + "\n" + en("menu"), en("ask_imei")]
 
 
 # -- 5. several gateways ----------------------------------------------------------------------

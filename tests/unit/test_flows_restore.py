@@ -53,7 +53,8 @@ class Chat:
         text = text.replace("{code}", self.code)
         replies = await self.dialog.handle(self.subscriber, text, f"m{len(self.seen)}", self.now)
         self._remember_code(replies)
-        keys = [reply.text.split()[0] for reply in replies]
+        # a notice opens the reply on its own line: each line's first word is a key
+        keys = [line.split()[0] for reply in replies for line in reply.text.split("\n")]
         self.seen.append(keys)
         return keys
 
@@ -123,8 +124,13 @@ TABLE = [
     ("menu and help without a session", SARA_NEW,
      [("salam", ["menu"]), ("3", ["help"]), ("؟", ["help"]), ("2", ["ask_national_id"])]),
     ("language switch keeps the session", SARA_NEW,
-     [("1", ["ask_imei"]), ("EN", ["language_set"]), (SARA_DEVICE, ["ask_old_number"]),
-      ("fa", ["language_set"])]),
+     [("1", ["ask_imei"]), ("EN", ["language_set", "ask_imei"]), (SARA_DEVICE, ["ask_old_number"]),
+      ("fa", ["language_set", "ask_old_number"])]),
+    ("a language switch without a session shows the menu again", SARA_NEW,
+     [("salam", ["menu"]), ("EN", ["language_set", "menu"]), ("1", ["ask_imei"])]),
+    ("a language switch at the code step asks for the code again", SARA_NEW,
+     [("1", ["ask_imei"]), (SARA_DEVICE, ["ask_old_number"]), ("09351110002", ["code_restore"]),
+      ("EN", ["language_set", "ask_code"]), (CODE, ["restored_to_sim"])]),
 ]
 
 
@@ -231,7 +237,7 @@ async def test_lookups_that_reveal_a_device_home_are_rationed(registry: MemoryRe
 async def test_a_language_switch_does_not_revive_an_expired_session(registry: MemoryRegistry) -> None:
     talk = chat(registry, SARA_NEW)
     await talk.say("1")
-    assert await talk.say("EN", after=CONFIG.session_idle_seconds + 1) == ["language_set"]
+    assert await talk.say("EN", after=CONFIG.session_idle_seconds + 1) == ["session_expired", "menu"]
     assert talk.subscriber.session is None
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from flows.catalog import LANGUAGES, default_catalog
+from flows.catalog import default_catalog
 from flows.dialog import Dialog
-from flows.dialog_types import FlowConfig
+from flows.dialog_types import FlowConfig, channel_words
 from flows.memory_registry import MemoryRegistry
 from flows.session import Subscriber
-from flows.ussd import SCREEN_CHARS, Screen, UssdDialog, paginate
+from flows.ussd import SCREEN_CHARS, Screen, UssdDialog
 from tests.harness import LOST_SIM_ID, LOST_SIM_NEW, SARA_DEVICE, SARA_NEW
 
 FA = default_catalog()
@@ -44,7 +42,7 @@ class Dialler:
 def fa(key: str, **params: object) -> str:
     """The text a USSD screen shows for `key`: its `ussd_` variant when there is one."""
     shown = f"ussd_{key}" if f"ussd_{key}" in FA.keys("fa") else key
-    return FA.render("fa", shown, **params)
+    return FA.render("fa", shown, **channel_words(FA, "fa", "ussd"), **params)
 
 
 async def test_restore_on_ussd_with_the_code_by_sms(registry: MemoryRegistry) -> None:
@@ -110,13 +108,3 @@ async def test_no_resume_offer_after_the_resume_window(registry: MemoryRegistry)
     await phone.send("1")
     screen = await phone.dial(after=CONFIG.ussd_resume_seconds + 1)
     assert screen is not None and screen.text == fa("ussd_menu")
-
-
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_catalog_text_fits_ussd_screens(lang: str) -> None:
-    from tests.unit.test_catalog import LONGEST
-
-    more = FA.render(lang, "ussd_more")  # type: ignore[arg-type]
-    for key in FA.keys(lang):  # type: ignore[arg-type]
-        for page in paginate(FA.render(lang, key, **LONGEST), more):  # type: ignore[arg-type]
-            assert len(page.encode("utf-16-be")) <= 160, (lang, key, page)
