@@ -160,7 +160,7 @@ async def _bound_or_failed(sim: SmscSimulator, process: subprocess.Popen[bytes])
         raise RuntimeError(f"the ESME under test did not bind (exit code {process.poll()})") from None
 
 
-async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
+async def _gateway_run(redis_url: str, count: int, log_level: str) -> tuple[Run, Run]:
     """SMS dialogs for subscribers 0..count-1, then USSD ones for count..2*count-1."""
     async with SmscSimulator(port=0, password="bench") as sim:
         settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
@@ -171,7 +171,7 @@ async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
         env = {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(sim.port),
                "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SERVICE__SECRET_KEY": secrets.token_hex(32),
                "HAMTA_SMPP__TPS": "100000",
-               "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": "WARNING"}
+               "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": log_level}
         with _process(["-m", "gateway", "run"], env) as process:
             await _bound_or_failed(sim, process)
             sms = await _drive(sim, count, _dialog)
@@ -185,10 +185,11 @@ async def _echo_run(count: int) -> Run:
             return await _drive(sim, count, _echo_dialog)
 
 
-async def bench(subscribers: int, out: TextIO) -> None:
+async def bench(subscribers: int, out: TextIO, log_level: str = "WARNING") -> None:
+    """`log_level`: the gateway process's (the caller sets this process's own)."""
     with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
           RedisServer(Path(directory)) as redis_server):
-        gateway, ussd = await _gateway_run(redis_server.url, subscribers)
+        gateway, ussd = await _gateway_run(redis_server.url, subscribers, log_level)
     echo = await _echo_run(subscribers)
     _report(out, subscribers, gateway, echo, ussd)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flows.catalog import Catalog
+from flows.outcomes import ENDED, RECOVERY_OUTCOMES, TurnMarks
 from flows.session import Session, Subscriber
 
 ReplyKind = Literal["reply", "code", "password"]
@@ -49,6 +50,7 @@ class Turn:
     config: FlowConfig
     channel: Channel = "sms"
     replies: list[Reply] = field(default_factory=list)
+    marks: TurnMarks = field(default_factory=TurnMarks)  # what it came to (flows/outcomes.py)
 
     @property
     def session(self) -> Session:
@@ -64,6 +66,9 @@ class Turn:
         self.replies.append(Reply(self.catalog.render(lang, shown, **params), kind, key))
 
     def end_session(self, key: str | None = None, **params: object) -> None:
+        if self.subscriber.session is not None:
+            outcome = RECOVERY_OUTCOMES.get(key or "", ENDED)
+            self.marks.ended.append((self.subscriber.session.flow, outcome))
         self.subscriber.session = None
         if key:
             self.say(key, "reply", **params)

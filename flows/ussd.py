@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from flows.dialog import Dialog
 from flows.dialog_types import Reply
 from flows.normalize import normalize_text, to_ascii_digits
+from flows.outcomes import TurnOutcome, untaken
 from flows.session import Subscriber
 
 SCREEN_CHARS = 80  # 160 bytes of UCS-2
@@ -26,6 +27,7 @@ class Screen:
     text: str
     end: bool
     sms: list[Reply] = field(default_factory=list)
+    outcome: TurnOutcome = field(default_factory=TurnOutcome)  # flows/outcomes.py
 
 
 class UssdDialog:
@@ -60,7 +62,8 @@ class UssdDialog:
         )
         if resumable and not choice:
             subscriber.ussd_resume_offered = True  # the last screen is kept to show again
-            return Screen(self._dialog.render(subscriber, "ussd_resume"), end=False)
+            return Screen(self._dialog.render(subscriber, "ussd_resume"), end=False,
+                          outcome=untaken(subscriber, "resume_offered"))
         subscriber.session = None
         return await self._turn(subscriber, choice or "menu", message_id, now)
 
@@ -69,17 +72,21 @@ class UssdDialog:
         if word == RESUME:
             if subscriber.session is not None:
                 subscriber.session.last_seen = now
-            return self._show(subscriber, [subscriber.ussd_screen], end=False)
+            screen = self._show(subscriber, [subscriber.ussd_screen], end=False)
+            screen.outcome = untaken(subscriber, "resumed")
+            return screen
         subscriber.session = None
         return await self._turn(subscriber, "menu", message_id, now)
 
     async def _turn(self, subscriber: Subscriber, text: str, message_id: str, now: float) -> Screen:
-        replies = await self._dialog.handle(subscriber, text, message_id, now, channel="ussd")
+        result = await self._dialog.turn(subscriber, text, message_id, now, channel="ussd")
+        replies = result.replies
         shown = [reply.text for reply in replies if reply.kind not in SMS_KINDS]
         # The dialogue stays open while a flow waits for input or the menu waits for a choice.
         waiting = subscriber.session is not None or any(r.key == "menu" for r in replies)
         screen = self._show(subscriber, shown, end=not waiting)
         screen.sms = [reply for reply in replies if reply.kind in SMS_KINDS]
+        screen.outcome = result.outcome
         return screen
 
     def _show(self, subscriber: Subscriber, texts: list[str], end: bool) -> Screen:
@@ -92,7 +99,8 @@ class UssdDialog:
     def _next_page(self, subscriber: Subscriber) -> Screen:
         page = subscriber.ussd_pages.pop(0)
         subscriber.ussd_screen = page
-        return Screen(page, end=subscriber.session is None and not subscriber.ussd_pages)
+        return Screen(page, end=subscriber.session is None and not subscriber.ussd_pages,
+                      outcome=untaken(subscriber, "page"))
 
 
 def paginate(text: str, more: str, limit: int = SCREEN_CHARS) -> list[str]:

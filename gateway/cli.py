@@ -26,8 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"hamta-gateway: {exc}", file=sys.stderr)
         return 2
-    configure_logging(args.log_level or settings.logging.level)
-    logging.getLogger("transitions").setLevel(logging.WARNING)
+    _logging(settings, args.log_level or settings.logging.level)
     try:
         return int(args.command(settings, args) or 0)
     except SettingsError as exc:
@@ -36,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     except StartupFailed as exc:
         print(f"hamta-gateway: {exc}; everything opened before it was closed again", file=sys.stderr)
         return 1
+
+
+def _logging(settings: Settings, level: str) -> None:
+    configure_logging(level, fmt=settings.logging.format, smpp_trace=settings.logging.smpp_trace)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(command=_registry_show)
     bench = commands.add_parser("bench", help="measure turns/s against a bare ESME")
     bench.add_argument("--subscribers", type=int, default=200)
+    bench.add_argument("--verbose", action="store_true",
+                       help="log the simulator's and the gateway's INFO lines (default: results only)")
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
     return parser
@@ -148,8 +154,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     if args.log_level is None:
-        configure_logging("WARNING")
-        logging.getLogger("transitions").setLevel(logging.WARNING)
+        _logging(settings, "WARNING")
     try:
         asyncio.run(demo(args.script, sys.stdout, ussd=args.ussd, redis_url=args.redis_url,
                          force=args.force))
@@ -170,8 +175,7 @@ def _conformance(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.conformance.command import ConformanceOptions, conformance
 
     if args.log_level is None:  # the table is the output; the simulator's INFO lines are noise
-        configure_logging("WARNING")
-        logging.getLogger("transitions").setLevel(logging.WARNING)
+        _logging(settings, "WARNING")
     options = ConformanceOptions(args.scenarios, args.junit, args.timeout, args.bind_timeout,
                                  args.registry)
     return conformance(settings, _required_password(settings), options, sys.stdout)
@@ -230,7 +234,10 @@ def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.bench import bench
 
-    asyncio.run(bench(args.subscribers, sys.stdout))
+    # The results are the output: every MO and MT logged at INFO would bury them.
+    level = args.log_level or ("INFO" if args.verbose else "WARNING")
+    _logging(settings, level)
+    asyncio.run(bench(args.subscribers, sys.stdout, log_level=level))
     return 0
 
 

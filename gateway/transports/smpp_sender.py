@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from flows.normalize import mask_msisdn
 from gateway.errors import MessageRejected
 from gateway.messages import OutboundMessage
+from gateway.observability.metrics import GatewayMetrics
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
@@ -39,7 +40,9 @@ class ReplySender:
     def __init__(
         self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
         screens: ScreenSender, sealer: Sealer, dead_letters: DeadLetters | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or GatewayMetrics()
         self._sealer = sealer
         self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
@@ -87,6 +90,7 @@ class ReplySender:
     async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:
         if message.channel == "ussd":
             if await self._screens.show(message):
+                self._metrics.reply_sent(message)
                 return True
             message = message.model_copy(update={"channel": "sms", "transport": "smpp",
                                                  "sender": self._addressing.source})
@@ -96,6 +100,7 @@ class ReplySender:
             if not await self._send_part(part, stopping):
                 return False
         log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
+        self._metrics.reply_sent(message)
         return True
 
     def _text(self, message: OutboundMessage) -> str:
@@ -114,6 +119,7 @@ class ReplySender:
             await self._throttle.wait()
             response = await self._try(part)
             outcome = _outcome(response)
+            self._metrics.segment(outcome)
             if outcome is Outcome.ACCEPTED:
                 self._throttle.relieved()
                 return True
