@@ -129,3 +129,46 @@ async def test_gateways_in_one_process_count_apart(redis_url: str) -> None:
         "hamta_mo_received_total", {"channel": "sms", "transport": "smpp"}) == 0
     for gateway in (first, second):
         await gateway.redis.aclose()
+
+
+async def test_aggregator_sms_counted_by_transport_and_duplicates(redis_url: str) -> None:
+    async with running_gateway(redis_url) as (gateway, sim):
+        url = f"http://127.0.0.1:{gateway.http_port}/sms/inbound"
+        sms = {"from": "+" + SARA_NEW, "to": SHORTCODE, "text": "1", "id": "agg-1"}
+        async with aiohttp.ClientSession() as http:
+            for expected in ("accepted", "duplicate"):
+                async with http.post(url, json=sms) as response:
+                    assert (await response.json())["status"] == expected
+        await sim.await_mt(SARA_NEW, timeout=10)  # the worker answered it, by SMPP
+        _, text = await scrape(gateway)
+    found = samples(text)
+    assert total(found, "hamta_mo_received_total", channel="sms", transport="http") == 1
+    assert total(found, "hamta_mo_received_total", transport="smpp") == 0
+    assert total(found, "hamta_mo_refused_total", reason="duplicate") == 1
+
+
+async def test_http_limits_tell_which_limit_refused() -> None:
+    """concurrency_middleware's refusals, over real HTTP, name the settings that refused them."""
+    import asyncio
+
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from gateway.transports.http_limits import concurrency_middleware
+
+    entered, release, refused = asyncio.Event(), asyncio.Event(), []
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.set()
+        await release.wait()
+        return web.Response(text="ok")
+
+    app = web.Application(middlewares=[concurrency_middleware(2, 1, refused.append)])
+    app.router.add_post("/ussd", slow)
+    async with TestClient(TestServer(app)) as client:
+        held = asyncio.create_task(client.post("/ussd"))
+        await entered.wait()
+        assert (await client.post("/ussd")).status == 429
+        release.set()
+        assert (await held).status == 200
+    assert set(refused) == {"max_concurrent_per_source"}
