@@ -46,9 +46,10 @@ _ID_CONTEXT: Final = re.compile(
 # A value runs to a space or a comma; one already masked or a [placeholder] is left alone.
 _VALUE: Final = r"(?!\*\*\*|\[)[^\s,;،؛]+"
 _SECRET_WORD: Final = r"\b(?:password|passwd|pwd|secret\w*|token)\b"
-# `word: value` or `word=value`; in Persian a few words may come between (رمز جدید کارتابل …: value).
+# `word: value` or `word=value`; in Persian a few words may come between (رمز جدید کارتابل …: value)
+# (possessive: a long word is never split and tried again piece by piece).
 _SECRET_EXPLICIT: Final = re.compile(
-    rf"(?P<word>{_SECRET_WORD}|رمز(?:[^:=\n\w]*\w+){{0,5}}?)(?P<sep>\s*[:=]\s*)(?P<value>{_VALUE})",
+    rf"(?P<word>{_SECRET_WORD}|رمز(?:[^:=\n\w]*+\w++){{0,5}}?)(?P<sep>\s*[:=]\s*)(?P<value>{_VALUE})",
     re.IGNORECASE)
 # `word value` or `word is value`: masked when the value has letters and digits.
 _SECRET_LOOSE: Final = re.compile(
