@@ -2,7 +2,8 @@
 
 ``logging.format: text`` (the default)::
 
-    2024-05-01T09:30:00.123Z INFO gateway.worker turn flow=restore ... [message_id=… number=0912***4567]
+    2024-05-01T09:30:00.123Z INFO gateway.worker turn for 0912***4567: flow=restore ...
+        [message_id=… number=0912***4567 partition=3]  (all on one line)
 
 ``logging.format: json``, one object per line: ``ts``, ``level``, ``logger``, ``msg``, the bound
 context (gateway/log_context.py) as fields, and ``exc`` / ``stack`` when there are any.

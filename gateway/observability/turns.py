@@ -1,7 +1,7 @@
 """One turn seen by an operator: the INFO line and the metrics, after its commit.
 
-    turn flow=restore step=ask_code outcome=restored replies=2 latency_ms=14
-        [message_id=1764751534123-0 number=0936***0003 partition=5]
+    turn for 0936***0003: flow=restore step=ask_code outcome=restored replies=2 latency_ms=14
+        channel=sms [message_id=1764751534123-0 number=0936***0003 partition=5]
 
 The bracket is the message's log context, bound once when the worker takes the entry
 (`message_context`), so every other line logged while the message is handled carries it too.
@@ -41,6 +41,6 @@ def observe_turn(
     metrics.turn(outcome, seconds)
     unbound = "message_id" not in current()  # a turn run outside `TurnWorker.run` (tests)
     with message_context(message.id, message.sender) if unbound else contextlib.nullcontext():
-        log.info("turn flow=%s step=%s outcome=%s replies=%d latency_ms=%d channel=%s",
-                 outcome.flow, outcome.step, outcome.outcome, replies, round(seconds * 1000),
-                 message.channel)
+        log.info("turn for %s: flow=%s step=%s outcome=%s replies=%d latency_ms=%d channel=%s",
+                 mask_msisdn(message.sender), outcome.flow, outcome.step, outcome.outcome, replies,
+                 round(seconds * 1000), message.channel)

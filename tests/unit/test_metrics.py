@@ -153,8 +153,9 @@ def test_one_line_per_turn_with_the_message_context() -> None:
         logger.setLevel(logging.NOTSET)
     first, second = stream.getvalue().splitlines()
     assert first.endswith(
-        " INFO gateway.worker turn flow=password step=ask_birth_date outcome=rate_limited replies=1 "
-        f"latency_ms=14 channel=sms [message_id={ENTRY} number=0936***0003 partition=5]")
+        " INFO gateway.worker turn for 0936***0003: flow=password step=ask_birth_date "
+        "outcome=rate_limited replies=1 latency_ms=14 channel=sms "
+        f"[message_id={ENTRY} number=0936***0003 partition=5]")
     assert second.endswith(f"outcome=advanced replies=0 latency_ms=2 channel=sms "
                            f"[message_id={ENTRY} number=0936***0003]")
     assert value(metrics, "hamta_turns_total", flow="password", step="ask_birth_date",
