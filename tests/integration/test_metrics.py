@@ -131,6 +131,20 @@ async def test_gateways_in_one_process_count_apart(redis_url: str) -> None:
         await gateway.redis.aclose()
 
 
+async def test_ussd_screens_are_timed(redis_url: str) -> None:
+    async with running_gateway(redis_url) as (gateway, sim):
+        dialogue = await sim.ussd_start(SARA_NEW)
+        assert not (await dialogue.screen(10)).ends  # the menu
+        await dialogue.reply("1")
+        await dialogue.screen(10)  # ask_imei: the menu's submit_sm_resp was read before it
+        _, text = await scrape(gateway)
+    found = samples(text)
+    assert total(found, "hamta_mo_received_total", channel="ussd", transport="smpp") == 2
+    assert total(found, "hamta_turns_total", flow="none", outcome="menu") == 1
+    assert total(found, "hamta_turns_total", flow="restore", step="start") == 1
+    assert total(found, "hamta_ussd_screen_seconds_count") >= 1
+
+
 async def test_aggregator_sms_counted_by_transport_and_duplicates(redis_url: str) -> None:
     async with running_gateway(redis_url) as (gateway, sim):
         url = f"http://127.0.0.1:{gateway.http_port}/sms/inbound"
