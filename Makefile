@@ -9,7 +9,7 @@
 #   make lint    mypy --strict and ruff, both configured in pyproject.toml (CI runs it)
 #   make test    the whole test suite (PYTEST_ARGS="-k normalize" to narrow it)
 #   make demo    SMSC simulator + gateway + subscriber console, all local
-#   make bench   the load benchmark
+#   make bench   the load benchmark: only its results (ARGS=--verbose: the processes' INFO lines too)
 #   make clean   remove the virtualenv, caches and run directories
 
 SHELL := /bin/bash

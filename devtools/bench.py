@@ -191,12 +191,12 @@ class Stack:
         return Run(len(latencies), seconds, latencies, done_at, cpu)
 
 
-def _gateway_env(redis_url: str, port: int) -> dict[str, str]:
+def _gateway_env(redis_url: str, port: int, log_level: str = "WARNING") -> dict[str, str]:
     return {"HAMTA_REDIS__URL": redis_url, "HAMTA_SMPP__PORT": str(port),
             "HAMTA_SMPP__PASSWORD": PASSWORD, "HAMTA_SERVICE__SECRET_KEY": secrets.token_hex(32),
             # The account's TPS cap and window lifted: the bench measures the gateway, not them.
             "HAMTA_SMPP__TPS": "100000", "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0",
-            "HAMTA_LOGGING__LEVEL": "WARNING"}
+            "HAMTA_LOGGING__LEVEL": log_level}
 
 
 async def _load_registry(redis_url: str, count: int) -> None:
@@ -242,7 +242,7 @@ async def _balanced(redis_url: str, processes: int, timeout: float = 60.0) -> No
 
 
 def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm: int = 20,
-                profile: Path | None = None) -> Run:
+                profile: Path | None = None, log_level: str = "WARNING") -> Run:
     """`dialogs` restores through `processes` gateway processes sharing one fresh Redis."""
     with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
           RedisServer(Path(directory)) as redis_server):
@@ -251,7 +251,7 @@ def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm
         stack = Stack(loads, processes)
         try:
             with contextlib.ExitStack() as gateways:
-                env = _gateway_env(redis_server.url, stack.esme_port)
+                env = _gateway_env(redis_server.url, stack.esme_port, log_level)
                 procs = [gateways.enter_context(_process(["-m", "gateway", "run"], env))
                          for _ in range(processes)]
                 pids = [p.pid for p in procs]
@@ -334,14 +334,17 @@ async def ussd_run(dialogues: int) -> Run:
 
 
 def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes: tuple[int, ...] = (1, 2),
-          loads: int = 1, ussd: int = 100, idle_dialogs: int = 200, profile: Path | None = None) -> None:
+          loads: int = 1, ussd: int = 100, idle_dialogs: int = 200, profile: Path | None = None,
+          log_level: str = "WARNING") -> None:
+    """`log_level`: the gateway processes' (the caller sets this process's own)."""
     def line(text: str = "") -> None:
         print(text, file=out, flush=True)
 
     line(f"{dialogs} restore dialogs (4 turns each, Persian), {concurrency} subscribers at a time, "
          f"load in {loads} process(es)")
     echo = echo_run(dialogs, concurrency, loads)
-    runs = {n: gateway_run(dialogs, concurrency, n, loads, profile=profile) for n in processes}
+    runs = {n: gateway_run(dialogs, concurrency, n, loads, profile=profile, log_level=log_level)
+            for n in processes}
     single = gateway_run(idle_dialogs, 1, 1, 1)
     line()
     line("| | turns/s | ratio to echo | p50 ms | p99 ms | MT segments per dialog |")

@@ -6,12 +6,14 @@ commits the mutated subscriber and the replies together. Nothing here knows the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from flows import guards
 from flows.catalog import Catalog, default_catalog
 from flows.dialog_types import Channel, FlowConfig, Reply, Turn
 from flows.normalize import normalize_text, to_ascii_digits
+from flows.outcomes import EXPIRED, UNKNOWN_FLOW, TurnOutcome, summarize
 from flows.password import PasswordFlow
 from flows.ports import Registry
 from flows.restore import RestoreFlow
@@ -43,6 +45,12 @@ class Flow(Protocol):
     def resend(self, turn: Turn) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    replies: list[Reply]
+    outcome: TurnOutcome
+
+
 class Dialog:
     def __init__(
         self, registry: Registry, config: FlowConfig, catalog: Catalog | None = None
@@ -64,6 +72,13 @@ class Dialog:
         self, subscriber: Subscriber, text: str, message_id: str, now: float,
         channel: Channel = "sms",
     ) -> list[Reply]:
+        return (await self.turn(subscriber, text, message_id, now, channel)).replies
+
+    async def turn(
+        self, subscriber: Subscriber, text: str, message_id: str, now: float,
+        channel: Channel = "sms",
+    ) -> TurnResult:
+        """`handle`, and what the turn came to (flows/outcomes.py)."""
         turn = Turn(subscriber, normalize_text(text), message_id, now, self._catalog, self._config,
                     channel)
         await self._route(turn, _keyword(turn.text))
@@ -73,7 +88,8 @@ class Dialog:
             subscriber.session.last_seen = subscriber.session_seen_at = now
         else:
             subscriber.session_seen_at = 0.0
-        return turn.replies
+        keys = [reply.key for reply in turn.replies]
+        return TurnResult(turn.replies, summarize(turn.marks, keys, subscriber))
 
     async def _route(self, turn: Turn, word: str) -> None:
         language = LANGUAGE_WORDS.get(word)
@@ -83,9 +99,13 @@ class Dialog:
             turn.subscriber.lang = language  # type: ignore[assignment]
             word = ""
         if self._expired(turn):
+            session = turn.subscriber.session
+            turn.marks.ended.append((session.flow if session else UNKNOWN_FLOW, EXPIRED))
             turn.subscriber.session = None
             turn.notice("session_expired")
         self._close_other_channel(turn)
+        if turn.subscriber.session is not None:
+            turn.marks.flow, turn.marks.step = turn.session.flow, turn.session.state
         if language is not None and not turn.notices:  # another notice says enough
             turn.notice("language_set")
         if guards.is_locked(turn):

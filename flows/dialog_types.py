@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flows.catalog import Catalog, Language
+from flows.outcomes import ENDED, RECOVERY_OUTCOMES, TurnMarks
 from flows.session import Channel, Session, Subscriber
 
 ReplyKind = Literal["reply", "code", "password"]
@@ -60,6 +61,7 @@ class Turn:
     channel: Channel = "sms"
     replies: list[Reply] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # said at the head of the next reply
+    marks: TurnMarks = field(default_factory=TurnMarks)  # what it came to (flows/outcomes.py)
 
     @property
     def session(self) -> Session:
@@ -100,6 +102,9 @@ class Turn:
             self.notices.append(self.render(key, **params))
 
     def end_session(self, key: str | None = None, **params: object) -> None:
+        if self.subscriber.session is not None:
+            outcome = RECOVERY_OUTCOMES.get(key or "", ENDED)
+            self.marks.ended.append((self.subscriber.session.flow, outcome))
         self.subscriber.session = None
         if key:
             self.say(key, "reply", **params)

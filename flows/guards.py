@@ -66,6 +66,8 @@ def code_rate_limited(turn: Turn) -> bool:
     subscriber.code_sends_at = sent if wait else [*sent, now]
     if not wait:
         return False
+    over_day = len(sent) >= config.codes_per_day
+    turn.marks.limited = "codes_per_day" if over_day else "codes_per_hour"
     minutes = max(int(-(-wait // 60)), 1)
     if minutes > 60:
         turn.end_session("code_limit_hours", hours=int(-(-minutes // 60)))

@@ -14,6 +14,7 @@ from transitions import Machine
 
 from flows.confirmation import send_code
 from flows.dialog_types import Turn
+from flows.outcomes import RECOVERY_OUTCOMES
 from flows.ports import Registry
 from flows.restore_rules import requester_owner
 from flows.session import Session
@@ -66,6 +67,7 @@ class MachineFlow:
         """Every flow starts from an active SIM with a known owner (DESIGN §1 step 1)."""
         if await requester_owner(self._registry, turn.subscriber.msisdn) is None:
             turn.say("requester_not_eligible")
+            turn.marks.ended.append((self.name, RECOVERY_OUTCOMES["requester_not_eligible"]))
             return False
         self.open_session(turn)
         return True

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from flows.dialog import LANGUAGE_WORDS, Dialog
 from flows.dialog_types import Reply
 from flows.normalize import normalize_text, to_ascii_digits
+from flows.outcomes import TurnOutcome, untaken
 from flows.session import Subscriber
 
 SCREEN_BYTES = 160
@@ -32,6 +33,7 @@ class Screen:
     sms: list[Reply] = field(default_factory=list)
     # What the screen says, whole and in SMS words, for when it has to go by SMS instead.
     as_sms: str = ""
+    outcome: TurnOutcome = field(default_factory=TurnOutcome)  # flows/outcomes.py
 
 
 class UssdDialog:
@@ -67,13 +69,15 @@ class UssdDialog:
             fresh = now - session.last_seen <= self._dialog.config.ussd_resume_seconds
             if session.channel == "ussd" and subscriber.ussd_screen and fresh:
                 subscriber.ussd_resume_offered = True  # the last screen is kept to show again
-                return Screen(self._dialog.render(subscriber, "ussd_resume"), end=False)
+                return Screen(self._dialog.render(subscriber, "ussd_resume"), end=False,
+                              outcome=untaken(subscriber, "resume_offered"))
             idle = now - session.last_seen <= self._dialog.config.session_idle_seconds
             if session.channel == "sms" and idle:
                 # An SMS dialogue is open: offer to go on with it here, at its current question.
                 subscriber.ussd_screen = self._dialog.question(subscriber, "ussd")
                 subscriber.ussd_resume_offered = True
-                return Screen(self._dialog.render(subscriber, "ussd_resume"), end=False)
+                return Screen(self._dialog.render(subscriber, "ussd_resume"), end=False,
+                              outcome=untaken(subscriber, "resume_offered"))
         subscriber.session = None
         return await self._turn(subscriber, choice or "menu", message_id, now)
 
@@ -83,18 +87,22 @@ class UssdDialog:
             if subscriber.session is not None:
                 subscriber.session.last_seen = now
                 subscriber.session.channel = "ussd"
-            return self._show(subscriber, [subscriber.ussd_screen], end=False)
+            screen = self._show(subscriber, [subscriber.ussd_screen], end=False)
+            screen.outcome = untaken(subscriber, "resumed")
+            return screen
         subscriber.session = None
         return await self._turn(subscriber, "menu", message_id, now)
 
     async def _turn(self, subscriber: Subscriber, text: str, message_id: str, now: float) -> Screen:
-        replies = await self._dialog.handle(subscriber, text, message_id, now, channel="ussd")
+        result = await self._dialog.turn(subscriber, text, message_id, now, channel="ussd")
+        replies = result.replies
         shown = [reply for reply in replies if reply.kind not in SMS_KINDS]
         # The dialogue stays open while a flow waits for input or the menu waits for a choice.
         waiting = subscriber.session is not None or any(r.key == "menu" for r in replies)
         screen = self._show(subscriber, [reply.text for reply in shown], end=not waiting)
         screen.sms = [reply for reply in replies if reply.kind in SMS_KINDS]
         screen.as_sms = "\n".join(self._dialog.render_for(subscriber, r, "sms") for r in shown)
+        screen.outcome = result.outcome
         return screen
 
     def hand_over(self, subscriber: Subscriber, screen: Screen) -> tuple[str, Screen]:
@@ -117,7 +125,8 @@ class UssdDialog:
     def _next_page(self, subscriber: Subscriber) -> Screen:
         page = subscriber.ussd_pages.pop(0)
         subscriber.ussd_screen = page
-        return Screen(page, end=subscriber.session is None and not subscriber.ussd_pages)
+        return Screen(page, end=subscriber.session is None and not subscriber.ussd_pages,
+                      outcome=untaken(subscriber, "page"))
 
 
 def ucs2_bytes(text: str) -> int:

@@ -38,6 +38,9 @@ from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
+from gateway.observability.http_intake import CountingBridge
+from gateway.observability.metrics import GatewayMetrics
+from gateway.observability.scrape import Scraper
 from gateway.sealing import Sealer
 from gateway.settings import Settings, insecure_binding
 from gateway.stopping import EitherEvent
@@ -58,7 +61,7 @@ from gateway.transports.smpp_intake import IntakeConfig, MoIntake
 from gateway.transports.smpp_sender import ReplySender
 from gateway.transports.ussd_screens import ScreenSender
 from gateway.worker import TurnWorker
-from smpp.client import ClientConfig, SmppClient
+from smpp.client import BINDS_OF_MODE, ClientConfig, SmppClient
 from smpp.submit import Addressing
 
 log = logging.getLogger("gateway.app")
@@ -163,13 +166,15 @@ class Gateway:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
         self.redis = connect_redis(settings)
+        self.metrics = GatewayMetrics()  # this process's own registry (gateway/observability/)
         # The turns' small commands, coalesced per event-loop tick (gateway/store/batching.py).
         turns_redis = batched(self.redis)
         self.registry = RedisRegistry(turns_redis, self.keys)
         self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds,
                                                settings.smpp.receipt_id_format)
         dialect = settings.ussd.selected_dialect()
-        self._intake = MoIntake(self.redis, self.keys, self.receipts, intake_config(settings))
+        self._intake = MoIntake(self.redis, self.keys, self.receipts, intake_config(settings),
+                                metrics=self.metrics)
         self.smpp = SmppClient(client_config(settings), self._intake.on_events)
         self._intake.last_link_loss = self._last_link_loss
         dialog = Dialog(self.registry, flow_config(settings))
@@ -181,17 +186,22 @@ class Gateway:
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds, dead_letters, sealer,
                                  ReplyBudget(settings.limits.reply_segments_burst,
-                                             settings.limits.reply_segments_per_10_minutes))
+                                             settings.limits.reply_segments_per_10_minutes),
+                                 metrics=self.metrics)
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds,
                                destination_ton=settings.smpp.destination_ton,
                                destination_npi=settings.smpp.destination_npi)
         self.sender = ReplySender(turns_redis, self.keys, self.smpp, addressing(settings), screens,
                                   sealer, dead_letters,
-                                  settings.limits.sessionless_segments_per_second)
+                                  settings.limits.sessionless_segments_per_second,
+                                  metrics=self.metrics)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
+        self.scraper = Scraper(self.metrics, self.redis, self.keys, self.smpp,
+                               BINDS_OF_MODE[settings.smpp.bind_mode], settings.smpp.bind_mode,
+                               lambda: self.leases.owned, [self.worker.rate_limited])
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
         self._stop_leases = asyncio.Event()
@@ -270,9 +280,12 @@ class Gateway:
         waits_redis = connect_redis(
             self.settings, max_connections=http.max_screen_waits + HTTP_STORE_CONNECTIONS,
             socket_timeout=budget + 5, pool_timeout=2)  # fmt: skip
-        routes = ussd_routes(RedisAggregatorBridge(waits_redis, self.keys),
-                             answer_budget_seconds=budget, max_screen_waits=http.max_screen_waits)
-        guards = [concurrency_middleware(http.max_concurrent_requests, http.max_concurrent_per_source)]
+        bridge = CountingBridge(RedisAggregatorBridge(waits_redis, self.keys), self.metrics)
+        routes = ussd_routes(bridge, answer_budget_seconds=budget, max_screen_waits=http.max_screen_waits,
+                             on_refused=self.metrics.limited)
+        routes.append(self.scraper.route())  # GET /metrics, no token (DESIGN §4)
+        guards = [concurrency_middleware(http.max_concurrent_requests, http.max_concurrent_per_source,
+                                         self.metrics.limited)]
         if http.aggregator_token:
             guards.append(token_middleware(http.aggregator_token.get_secret_value()))
         app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes)

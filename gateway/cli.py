@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"hamta-gateway: {exc}", file=sys.stderr)
         return 2
-    configure_logging(args.log_level or settings.logging.level)
-    logging.getLogger("transitions").setLevel(logging.WARNING)
+    _logging(settings, args.log_level or settings.logging.level)
     try:
         return int(args.command(settings, args) or 0)
     except SettingsError as exc:
@@ -37,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     except StartupFailed as exc:
         print(f"hamta-gateway: {exc}; everything opened before it was closed again", file=sys.stderr)
         return 1
+
+
+def _logging(settings: Settings, level: str) -> None:
+    configure_logging(level, fmt=settings.logging.format, smpp_trace=settings.logging.smpp_trace)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--ussd", type=int, default=100, help="USSD dialogues at once (0: none)")
     bench.add_argument("--profile", type=Path, default=None,
                        help="directory for py-spy profiles of the gateway processes (raw format)")
+    bench.add_argument("--verbose", action="store_true",
+                       help="log the simulator's and the gateway's INFO lines (default: results only)")
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
     return parser
@@ -155,8 +161,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     if args.log_level is None:
-        configure_logging("WARNING")
-        logging.getLogger("transitions").setLevel(logging.WARNING)
+        _logging(settings, "WARNING")
     try:
         asyncio.run(demo(args.script, sys.stdout, ussd=args.ussd, redis_url=args.redis_url,
                          force=args.force))
@@ -177,8 +182,7 @@ def _conformance(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.conformance.command import ConformanceOptions, conformance
 
     if args.log_level is None:  # the table is the output; the simulator's INFO lines are noise
-        configure_logging("WARNING")
-        logging.getLogger("transitions").setLevel(logging.WARNING)
+        _logging(settings, "WARNING")
     options = ConformanceOptions(args.scenarios, args.junit, args.timeout, args.bind_timeout,
                                  args.registry)
     return conformance(settings, _required_password(settings), options, sys.stdout)
@@ -237,9 +241,12 @@ def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.bench import bench
 
+    # The results are the output: every MO and MT logged at INFO would bury them.
+    level = args.log_level or ("INFO" if args.verbose else "WARNING")
+    _logging(settings, level)
     processes = tuple(int(n) for n in args.processes.split(","))
     bench(sys.stdout, dialogs=args.dialogs, concurrency=args.subscribers, processes=processes,
-          loads=args.loads, ussd=args.ussd, profile=args.profile)
+          loads=args.loads, ussd=args.ussd, profile=args.profile, log_level=level)
     return 0
 
 

@@ -1,46 +1,41 @@
-"""Logging: one line per record on stderr, with digit runs masked (DESIGN.md §5).
+"""Logging: one line per record on stderr, personal data masked (DESIGN.md §5), as text or JSON.
 
-Code masks what it logs itself (``mask_msisdn``, ``mask_digits``); :class:`MaskingFilter`
-is the defence in depth behind that: any run of 10 or more digits left in a rendered
-message, traceback or stack is masked before a handler writes it, so logs never hold a
-full phone number, IMEI or national ID.
+``logging.format: text`` (the default)::
+
+    2024-05-01T09:30:00.123Z INFO gateway.worker turn for 0912***4567: flow=restore ...
+        [message_id=… number=0912***4567 partition=3]  (all on one line)
+
+``logging.format: json``, one object per line: ``ts``, ``level``, ``logger``, ``msg``, the bound
+context (gateway/log_context.py) as fields, and ``exc`` / ``stack`` when there are any.
+
+:class:`MaskingFilter` masks every rendered message, traceback and stack (gateway/log_masking.py)
+before a handler writes it. ``logging.smpp_trace: true`` turns on the PDU trace (smpp/trace.py)
+on its own logger, ``hamta.smpp.trace``, at DEBUG whatever ``logging.level`` is; without it that
+logger is off even at DEBUG.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 import sys
 import time
-from typing import Final, TextIO
+from typing import Final, Literal, TextIO
 
-from flows.normalize import mask_digits, mask_msisdn, to_ascii_digits
+from gateway.log_context import current
+from gateway.log_masking import mask_text as mask_text  # re-exported
+from smpp.trace import TRACE_LOGGER
 
+LogFormat = Literal["text", "json"]
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
 DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
-
-# \d matches Persian and Arabic-Indic digits too: those runs are masked as well. A run may
-# be written with single separators (0912 111 0001, 35-209900-176148-1); 6 digits are enough
-# to be a confirmation code.
-_DIGIT_RUN: Final = re.compile(r"\+?\d(?:[ \-./\u200c]?\d){5,}")
-_SEPARATOR: Final = re.compile(r"[ \-./\u200c]")
-_MOBILE: Final = re.compile(r"\+?(?:0098|98|0)9[0-9]{9}", re.ASCII)
-
-
-def _mask_run(match: re.Match[str]) -> str:
-    run = _SEPARATOR.sub("", to_ascii_digits(match.group()))
-    if _MOBILE.fullmatch(run):
-        return mask_msisdn(run)
-    return mask_digits(run.lstrip("+"))
-
-
-def mask_text(text: str) -> str:
-    """``text`` with every run of 6+ digits masked (mobile numbers as ``0912***4567``)."""
-    return _DIGIT_RUN.sub(_mask_run, text)
+_CONTEXT_ATTR: Final = "hamta_context"
+_CORE_FIELDS: Final = ("ts", "level", "logger", "msg", "exc", "stack")
 
 
 class MaskingFilter(logging.Filter):
-    """Masks long digit runs in a record's message, traceback and stack; never drops one.
+    """Masks a record's message, traceback and stack, and attaches the bound log context; never
+    drops one.
 
     Attach it to a handler (a logger's filters do not see records of its children).
     The record is rewritten in place, so every handler after it sees the masked text.
@@ -59,39 +54,77 @@ class MaskingFilter(logging.Filter):
             record.exc_text = mask_text(record.exc_text)
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
+        if not hasattr(record, _CONTEXT_ATTR):  # bound where the record was made
+            setattr(record, _CONTEXT_ATTR, {k: mask_text(v) for k, v in current().items()})
         return True
 
 
-class _UtcFormatter(logging.Formatter):
+def _context(record: logging.LogRecord) -> dict[str, str]:
+    context: dict[str, str] = getattr(record, _CONTEXT_ATTR, {})
+    return context
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    stamp = time.strftime(DATE_FORMAT, time.gmtime(record.created))
+    return f"{stamp}.{int(record.msecs):03d}Z"
+
+
+class _TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime(datefmt or DATE_FORMAT, time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}Z"
+        return _timestamp(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        context = _context(record)
+        if not context:
+            return line
+        return f"{line} [{' '.join(f'{key}={value}' for key, value in context.items())}]"
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {"ts": _timestamp(record), "level": record.levelname,
+                                 "logger": record.name, "msg": record.getMessage()}
+        entry |= {key: value for key, value in _context(record).items() if key not in _CORE_FIELDS}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class GatewayLogHandler(logging.StreamHandler[TextIO]):
     """A stream handler (stderr by default) with the line format and the masking filter."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, fmt: LogFormat = "text") -> None:
         super().__init__(stream if stream is not None else sys.stderr)
-        self.setFormatter(_UtcFormatter(LOG_FORMAT, DATE_FORMAT))
+        formatter = _JsonFormatter() if fmt == "json" else _TextFormatter(LOG_FORMAT, DATE_FORMAT)
+        self.setFormatter(formatter)
         self.addFilter(MaskingFilter())
 
 
-def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> GatewayLogHandler:
+def configure_logging(
+    level: str = "INFO", *, stream: TextIO | None = None, fmt: LogFormat = "text",
+    smpp_trace: bool = False,
+) -> GatewayLogHandler:
     """Send records at ``level`` and above to stderr, one masked line each.
 
-    ``2024-05-01T09:30:00.123Z INFO gateway.worker message``. Calling it again replaces
-    the handler it installed before; handlers others installed (pytest's) are kept.
-    Returns the installed handler.
+    Calling it again replaces the handler it installed before; handlers others installed
+    (pytest's) are kept. Returns the installed handler.
     """
     levels = logging.getLevelNamesMapping()
     if level.upper() not in levels:
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(levels)}")
+    if fmt not in ("text", "json"):
+        raise ValueError(f"unknown log format {fmt!r}; use text or json")
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, GatewayLogHandler)]:
         root.removeHandler(old)
         old.close()
-    handler = GatewayLogHandler(stream)
+    handler = GatewayLogHandler(stream, fmt)
     root.addHandler(handler)
     root.setLevel(levels[level.upper()])
+    logging.getLogger(TRACE_LOGGER).setLevel(logging.DEBUG if smpp_trace else logging.CRITICAL + 1)
     return handler

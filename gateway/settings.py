@@ -242,6 +242,8 @@ class UssdSettings(BaseModel):
 
 class LoggingSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"  # json: one object per line (gateway/logging_setup.py)
+    smpp_trace: bool = False  # every PDU, personal fields masked, on the logger hamta.smpp.trace
 
 
 class Settings(BaseSettings):

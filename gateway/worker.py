@@ -16,12 +16,14 @@ from redis.asyncio import Redis
 
 from flows.dialog import Dialog
 from flows.dialog_types import ReplyKind
-from flows.normalize import mask_msisdn
+from flows.outcomes import TurnOutcome, untaken
 from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
 from gateway.limits import ReplyBudget
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
+from gateway.observability.metrics import GatewayMetrics
+from gateway.observability.turns import message_context, observe_turn
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
@@ -43,8 +45,9 @@ class TurnWorker:
         self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
         shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
         dead_letters: DeadLetters | None = None, sealer: Sealer | None = None,
-        budget: ReplyBudget | None = None,
+        budget: ReplyBudget | None = None, metrics: GatewayMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or GatewayMetrics()
         self._budget = budget or ReplyBudget()
         self.rate_limited: Counter[str] = Counter()
         self._dead_letters = dead_letters or DeadLetters(keys)
@@ -65,7 +68,8 @@ class TurnWorker:
         stream = self._keys.inbound(partition)
 
         async def handle(entry: Entry) -> None:
-            await self._until_done(partition, entry, stopping)
+            with message_context(entry[0], _sender(entry), partition):
+                await self._until_done(partition, entry, stopping)
 
         await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping)
 
@@ -98,9 +102,9 @@ class TurnWorker:
         subscriber = await self._store.load(message.sender)
         in_dialog = subscriber.session is not None
         if message.channel == "ussd":
-            outbound = await self._ussd_turn(subscriber, message)
+            outbound, outcome = await self._ussd_turn(subscriber, message)
         else:
-            outbound = await self._sms_turn(subscriber, message)
+            outbound, outcome = await self._sms_turn(subscriber, message)
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
@@ -116,7 +120,7 @@ class TurnWorker:
         if not await self._commit(keys=keys, args=args):
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1
-        log.info("turn for %s: %d replies", mask_msisdn(message.sender), len(outbound))
+        observe_turn(self._metrics, message, outcome, len(outbound))
 
     def _lane(self, partition: int, message: InboundMessage, outbound: list[OutboundMessage],
               in_dialog: bool) -> str:
@@ -128,32 +132,37 @@ class TurnWorker:
             return self._keys.outbound(partition)
         return self._keys.outbound_sessionless(partition)
 
-    async def _sms_turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+    async def _sms_turn(
+        self, subscriber: Subscriber, message: InboundMessage
+    ) -> tuple[list[OutboundMessage], TurnOutcome]:
         """The dialog's replies while the number's reply budget lasts; past it one notice, then
         silence (the MO is acknowledged and not handled) until the budget refills."""
         now = time.time()
         if not self._budget.allows(subscriber, now):
             self.rate_limited["replies"] += 1
+            limited = untaken(subscriber, "rate_limited")
             if subscriber.reply_limit_told:
-                return []
+                return [], limited
             subscriber.reply_limit_told = True
-            return [self._sms(message, self._dialog.render(subscriber, "reply_limit"), "reply")]
+            return [self._sms(message, self._dialog.render(subscriber, "reply_limit"), "reply")], limited
         strikes_before = (subscriber.strikes, subscriber.strikes_since)
-        replies = await self._dialog.handle(subscriber, message.text, message.id, now)
-        outbound = [self._sms(message, reply.text, reply.kind) for reply in replies]
+        result = await self._dialog.turn(subscriber, message.text, message.id, now)
+        outbound = [self._sms(message, reply.text, reply.kind) for reply in result.replies]
         # A turn that counted a strike (a mismatch, a wrong code, a rationed lookup) is paid for
         # by the lockout (service.lockout_strikes a day), not by the reply budget: a citizen
         # getting things wrong reaches the lockout message.
         struck = (subscriber.strikes, subscriber.strikes_since) != strikes_before
         cost = 0 if struck else sum(segment_count(reply.text) for reply in outbound)
         self._budget.spend(subscriber, cost)
-        return outbound
+        return outbound, result.outcome
 
-    async def _ussd_turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+    async def _ussd_turn(
+        self, subscriber: Subscriber, message: InboundMessage
+    ) -> tuple[list[OutboundMessage], TurnOutcome]:
         screen = await self._ussd.handle(subscriber, message.text, message.ussd_event, message.id,
                                          time.time())
         if screen is None:  # the user hung up or the network cut the dialogue: nothing to show
-            return []
+            return [], untaken(subscriber, message.ussd_event or "ended")
         outbound = [self._sms(message, reply.text, reply.kind) for reply in screen.sms]
         now = time.time()
         late = now - message.received_at > self._answer_budget
@@ -162,9 +171,11 @@ class TurnWorker:
         if late or cut_off:
             # Too late for this screen (or the network has ended the dialogue by now): its
             # content goes by SMS, and the screen ends politely.
+            outcome = screen.outcome
             text, screen = self._ussd.hand_over(subscriber, screen)
+            screen.outcome = outcome
             outbound.append(self._sms(message, text, "reply"))
-        return [*outbound, _screen(message, screen)]
+        return [*outbound, _screen(message, screen)], screen.outcome
 
     def _numbered(self, reply: OutboundMessage, outbound_id: str) -> str:
         """The queued JSON of a reply; a code's or a password's text sealed, never in clear."""

@@ -50,7 +50,7 @@ from aiosmpplib import (
     UnbindResp,
 )  # fmt: skip
 
-from smpp import wire
+from smpp import trace, wire
 from smpp.errors import BindRefused, SubmitFailed
 from smpp.events import Accepted, BindKind, ClientConfig, Delivered, SmscEvent
 from smpp.logging_limits import RateLimitedLog
@@ -203,9 +203,10 @@ class SmppSession:
             password=config.password, system_type=config.system_type,
         )
         assert self._writer is not None
-        self._writer.write(bind.pdu())
+        self._writer.write(trace.sent(bind.pdu()))
         await self._writer.drain()
-        frame = await asyncio.wait_for(wire.read_pdu(reader), config.response_timeout_seconds)
+        frame = trace.received(
+            await asyncio.wait_for(wire.read_pdu(reader), config.response_timeout_seconds))
         if frame.command != BIND_RESPONSES[self.kind]:
             raise BindRefused(f"unexpected {frame.name} to bind")
         if frame.status_code != SmppCommandStatus.ESME_ROK:
@@ -222,7 +223,7 @@ class SmppSession:
         future: asyncio.Future[SmppMessage] = asyncio.get_running_loop().create_future()
         self._pending[message.sequence_num] = (message, future)
         try:
-            writer.write(message.pdu())
+            writer.write(trace.sent(message.pdu()))
             await writer.drain()
             return await asyncio.wait_for(future, self._config.response_timeout_seconds)
         except (TimeoutError, OSError) as exc:
@@ -240,7 +241,7 @@ class SmppSession:
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         while True:
-            frame = await wire.read_pdu(reader)
+            frame = trace.received(await wire.read_pdu(reader))
             self._link_alive.set()
             if frame.is_response:
                 self._resolve(frame)
@@ -317,7 +318,7 @@ class SmppSession:
 
     def send(self, message: SmppMessage) -> None:
         if self._writer is not None:
-            self._writer.write(message.pdu())
+            self._writer.write(trace.sent(message.pdu()))
 
     # -- keep-alive and closing ------------------------------------------------------------------
 

@@ -109,7 +109,7 @@ _PASSWORD = re.compile(
 def redact(text: str) -> str:
     """What the reports may show: numbers and codes masked (as in logs), passwords hidden, so a
     JUnit file can be shared with the SMSC vendor."""
-    return _PASSWORD.sub("[password]", mask_text(text))
+    return mask_text(_PASSWORD.sub("[password]", text))
 
 
 class _Player:

@@ -82,8 +82,10 @@ def ussd_routes(
     answer_budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     fallback_text: str = SMS_FALLBACK_FA,
     max_screen_waits: int = DEFAULT_SCREEN_WAITS,
+    on_refused: Callable[[str], None] = lambda limit: None,
 ) -> list[web.RouteDef]:
-    """The two callbacks, bound to ``bridge``; add them with ``app.add_routes``."""
+    """The two callbacks, bound to ``bridge``; add them with ``app.add_routes``. `on_refused` is
+    told "max_screen_waits" when a hop is refused for it (the metrics count them)."""
     waits = Slots(max_screen_waits)
     refusals = RefusalLog()
 
@@ -91,6 +93,7 @@ def ussd_routes(
         message = ussd_message(await read_fields(request, (FORM,)), aggregator_of(request))
         with waits.hold() as free:
             if not free:
+                on_refused("max_screen_waits")
                 refusals.refused(f"USSD hop refused: {waits.limit} hops already wait for their screen")
                 return too_busy(503, "too many USSD sessions waiting, try again later", json=False)
             return await _answer(message)

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from aiohttp import web
@@ -98,8 +98,11 @@ def too_busy(status: int, reason: str, *, json: bool) -> web.Response:
                         charset="utf-8")
 
 
-def concurrency_middleware(max_requests: int, max_per_source: int) -> Middleware:
-    """The process-wide and per-source limits on the callbacks (other routes are not counted)."""
+def concurrency_middleware(
+    max_requests: int, max_per_source: int, on_refused: Callable[[str], None] = lambda limit: None
+) -> Middleware:
+    """The process-wide and per-source limits on the callbacks (other routes are not counted).
+    `on_refused` is told the limit's setting name at each refusal (the metrics count them)."""
     everyone = Slots(max_requests)
     sources = SourceSlots(max_per_source)
     refusals = RefusalLog()
@@ -111,9 +114,11 @@ def concurrency_middleware(max_requests: int, max_per_source: int) -> Middleware
         json = request.path != "/ussd"
         with everyone.hold() as admitted, sources.hold(request.remote or "") as fair:
             if not admitted:
+                on_refused("max_concurrent_requests")
                 refusals.refused(f"{request.path} refused: {everyone.limit} requests in flight")
                 return too_busy(503, "too many requests in flight, try again later", json=json)
             if not fair:
+                on_refused("max_concurrent_per_source")
                 refusals.refused(f"{request.path} refused: {sources.limit} requests in flight "
                                  "from one source")
                 return too_busy(429, "too many requests from this source, try again later", json=json)

@@ -39,6 +39,7 @@ from redis.exceptions import NoScriptError
 from flows.normalize import parse_msisdn
 from gateway.errors import FOREIGN_RETRYABLE
 from gateway.messages import InboundMessage, field_pairs, to_part_stream_fields
+from gateway.observability.metrics import GatewayMetrics
 from gateway.store.keys import Keys
 from gateway.store.receipts import ReceiptCorrelator
 from gateway.store.scripts import ScriptArg, load_script
@@ -51,6 +52,7 @@ from smpp.receipts import Receipt, parse_receipt
 log = logging.getLogger("gateway.transports.smpp_intake")
 
 DUPLICATE: Final = 2  # store_mo.lua's answer for a PDU already stored
+COMPLETE: Final = 1  # store_mo.lua's answer for a part that completed its message (or a whole one)
 _FIXED_ARGS: Final = 10  # store_mo.lua's arguments before the field pairs
 OK: Final = SmppCommandStatus.ESME_ROK
 TRY_LATER: Final = SmppCommandStatus.ESME_RX_T_APPN
@@ -80,6 +82,7 @@ class _Staged:
     status: SmppCommandStatus = OK
     receipt: Receipt | None = None
     script_call: tuple[list[str], list[ScriptArg]] | None = None  # an MO's store_mo.lua call
+    channel: str = "sms"
 
 
 def _fingerprint(sender: str, pdu: DeliverPdu) -> str:
@@ -94,8 +97,9 @@ def _fingerprint(sender: str, pdu: DeliverPdu) -> str:
 class MoIntake:
     def __init__(
         self, redis: Any, keys: Keys, receipts: ReceiptCorrelator, config: IntakeConfig,
-        last_link_loss: LastLinkLoss = lambda: None,
+        last_link_loss: LastLinkLoss = lambda: None, metrics: GatewayMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or GatewayMetrics()
         self._redis = redis
         self._keys = keys
         self._receipts = receipts
@@ -116,6 +120,7 @@ class MoIntake:
                 await self._again_if_unloaded(staged, results)
             except FOREIGN_RETRYABLE as exc:
                 log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
+                self._metrics.mo_not_taken("store_unavailable", sum(item.kind == "mo" for item in staged))
                 return [TRY_LATER] * len(events)
         answers, at = [], 0
         for item in staged:
@@ -146,7 +151,11 @@ class MoIntake:
             # Every stage queues its commands last, after all that can fail: none is half-queued.
             kind = "receipt_unreadable" if _looks_like_receipt(event) else "mo_unreadable"
             self._anomaly(kind, f"{type(exc).__name__}: {exc}")
-            return _Staged(kind, status=OK if kind == "receipt_unreadable" else NEVER)
+            if kind == "receipt_unreadable":
+                self._metrics.receipt("unreadable")
+                return _Staged(kind, status=OK)
+            self._metrics.mo_not_taken("unreadable")
+            return _Staged(kind, status=NEVER)
         staged.commands = len(pipe) - before
         return staged
 
@@ -162,16 +171,18 @@ class MoIntake:
             self._receipts.stage_lookup(pipe, receipt.message_id)
             return _Staged("receipt", receipt=receipt)
         if self.draining:
+            self._metrics.mo_not_taken("draining")
             return _Staged("refused", status=TRY_LATER)
         sender = parse_msisdn(pdu.source)
         if sender is None:
             self._anomaly("mo_not_mobile", "MO from a non-mobile sender ignored")
+            self._metrics.mo_not_taken("not_mobile")
             return _Staged("ignored")
         message, codec = self._message(sender, pdu)
         args = self._mo_args(message, pdu, codec, bind_id, loss)
         keys = self._mo_keys(sender, pdu)
         await self._store.queue_loaded(pipe, keys, args)
-        return _Staged("mo", status=TRY_LATER, script_call=(keys, args))
+        return _Staged("mo", status=TRY_LATER, script_call=(keys, args), channel=message.channel)
 
     def _message(self, sender: str, pdu: DeliverPdu) -> tuple[InboundMessage, str]:
         """The message this PDU carries, its text not decoded yet, and the codec to read it
@@ -219,16 +230,22 @@ class MoIntake:
         failed = [result for result in results if isinstance(result, Exception)]
         if failed:
             log.error("Redis refused a %s: %s", item.kind, type(failed[0]).__name__)
+            if item.kind == "mo":
+                self._metrics.mo_not_taken("store_unavailable")
             return TRY_LATER if item.kind == "mo" else OK
         if item.kind == "receipt" and item.receipt is not None:
+            self._metrics.receipt(item.receipt.state)
             if self._receipts.finish_lookup(item.receipt, results) is None:
                 self._anomaly("receipt_unknown_id", f"receipt {item.receipt.state} for an unknown id")
         elif item.kind == "mo" and results and results[0] == DUPLICATE:
             self.duplicates += 1
+            self._metrics.mo_not_taken("duplicate")
             log.info("redelivered MO part ignored (already stored before the link was lost)")
             return OK
         elif item.kind == "mo":
             self.stored += 1
+            if results and results[0] == COMPLETE:
+                self._metrics.mo_stored(item.channel, "smpp")
             return OK
         return item.status
 

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from flows.normalize import mask_msisdn
 from gateway.errors import MessageRejected
 from gateway.messages import OutboundMessage
+from gateway.observability.metrics import GatewayMetrics
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
@@ -42,8 +43,9 @@ class ReplySender:
     def __init__(
         self, redis: Redis, keys: Keys, client: SmppClient, addressing: Addressing,
         screens: ScreenSender, sealer: Sealer, dead_letters: DeadLetters | None = None,
-        sessionless_segments_per_second: float = 20.0,
+        sessionless_segments_per_second: float = 20.0, metrics: GatewayMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or GatewayMetrics()
         # One ceiling for the whole process, shared by every partition's sessionless lane.
         self._sessionless = TokenBucket(sessionless_segments_per_second,
                                         burst=max(1.0, sessionless_segments_per_second))
@@ -95,6 +97,7 @@ class ReplySender:
         segments = segment_count(message.text)
         if not self._sessionless.available(segments):
             self.ceiling_waits += 1
+            self._metrics.limited("sessionless_segments_per_second")
         take = asyncio.ensure_future(self._sessionless.take(segments))
         stop = asyncio.ensure_future(stopping.wait())
         try:
@@ -118,6 +121,7 @@ class ReplySender:
     async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:
         if message.channel == "ussd":
             if await self._screens.show(message):
+                self._metrics.reply_sent(message)
                 return True
             message = message.model_copy(update={"channel": "sms", "transport": "smpp",
                                                  "sender": self._addressing.source})
@@ -127,6 +131,7 @@ class ReplySender:
             if not await self._send_part(part, stopping):
                 return False
         log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
+        self._metrics.reply_sent(message)
         return True
 
     def _text(self, message: OutboundMessage) -> str:
@@ -145,6 +150,7 @@ class ReplySender:
             await self._throttle.wait()
             response = await self._try(part)
             outcome = _outcome(response)
+            self._metrics.segment(outcome)
             if outcome is Outcome.ACCEPTED:
                 self._throttle.relieved()
                 return True

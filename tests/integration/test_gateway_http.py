@@ -14,6 +14,7 @@ from aiosmpplib import SmppCommandStatus
 
 from flows.catalog import default_catalog
 from flows.dialog_types import channel_words
+from flows.outcomes import TurnOutcome
 from flows.session import Subscriber
 from gateway.app import Gateway
 from gateway.errors import StartupFailed
@@ -22,7 +23,8 @@ from gateway.settings import HttpSettings
 from tests.harness import LOST_SIM_ID, LOST_SIM_NEW, SARA_DEVICE, SARA_NEW, gateway_settings, running_gateway
 
 FA = default_catalog()
-UssdTurn = Callable[[Subscriber, InboundMessage], Awaitable[list[OutboundMessage]]]
+Replies = tuple[list[OutboundMessage], TurnOutcome]
+UssdTurn = Callable[[Subscriber, InboundMessage], Awaitable[Replies]]
 
 
 def screen(key: str) -> str:
@@ -65,7 +67,7 @@ class StalledTurns:
         self.changed = asyncio.Condition()
         gateway.worker._ussd_turn = self._turn  # type: ignore[method-assign]
 
-    async def _turn(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+    async def _turn(self, subscriber: Subscriber, message: InboundMessage) -> Replies:
         if message.sender in self._numbers:
             async with self.changed:
                 self.entered += 1

@@ -86,8 +86,8 @@ def leaks(lines: list[str], long: set[str], exact: set[str], codes: set[str]) ->
     return found
 
 
-async def start_gateway(gateways: Gateways, sim: SmscSimulator) -> GatewayProcess:
-    process = await gateways.start(sim.port, logging__level="DEBUG")
+async def start_gateway(gateways: Gateways, sim: SmscSimulator, **options: str | bool) -> GatewayProcess:
+    process = await gateways.start(sim.port, logging__level="DEBUG", **options)
     await sim.wait_bound(timeout=10)
     await process.wait_log("took partition", count=16)
     return process
@@ -120,17 +120,22 @@ async def ussd_dialog(sim: SmscSimulator, msisdn: str, answers: list[str]) -> No
     assert screen.ends
 
 
+@pytest.mark.parametrize("options", [{}, {"logging__format": "json", "logging__smpp_trace": True}],
+                         ids=["text", "json with the SMPP trace"])
 async def test_debug_logs_hold_no_personal_data_or_secrets(
-    sim: SmscSimulator, db: redis.asyncio.Redis, gateways: Gateways
+    sim: SmscSimulator, db: redis.asyncio.Redis, gateways: Gateways, options: dict[str, str | bool]
 ) -> None:
-    process = await start_gateway(gateways, sim)
+    process = await start_gateway(gateways, sim, **options)
     await sms_dialogs(sim)
     await ussd_dialog(sim, CARTABLE_SIM, ["1", CARTABLE_DEVICE, "09351110008", "{code}"])
     await ussd_dialog(sim, ALI, ["2", ALI_ID, "1365/04/12", "{code}"])
     await Citizen(sim, ALI).reply()  # the new password, by SMS
     process.terminate()
     assert await process.wait_exit() == 0  # stderr read to its end
-    assert sum(" DEBUG " in line for line in process.lines) > 10  # DEBUG was really on
+    assert sum("DEBUG" in line for line in process.lines) > 10  # DEBUG was really on
+    if options:  # every PDU was traced, as JSON lines
+        assert sum('"logger": "hamta.smpp.trace"' in line for line in process.lines) > 50
+        assert all(line.startswith("{") for line in process.lines)
 
     long, dates = registry_secrets()
     codes, passwords = sent_secrets(mt.text for mt in sim.mt_log)

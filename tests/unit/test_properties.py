@@ -200,9 +200,15 @@ def test_mask_msisdn_of_a_mobile_number(rest: str) -> None:
 
 @PROPERTY
 @given(TEXT)
-def test_log_masking_leaves_no_run_of_six_digits(text: str) -> None:
+def test_log_masking_leaves_no_number_imei_or_national_id(text: str) -> None:
+    """No run of 10+ digits (single spaces or dashes between them) is left, but a Redis stream
+    id (13 digits, a dash, a sequence), which is a clock, not a person; masking is idempotent."""
     masked = mask_text(text)
-    assert re.search(r"\d(?:[ \-./\u200c]?\d){5,}", masked) is None, masked
+    for run in re.finditer(r"\d(?:[ \-\u200c]?\d)*", masked):
+        if re.fullmatch(r"\d{13}-\d{1,6}", run.group()):
+            continue
+        digits = re.sub(r"[ \-\u200c]", "", to_ascii_digits(run.group()))
+        assert len(digits) < 10, masked
     assert mask_text(masked) == masked
 
 
