@@ -36,6 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
+from gateway.console import PhoneDriver, console_options
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
 from gateway.sealing import Sealer
@@ -157,7 +158,8 @@ def addressing(settings: Settings) -> Addressing:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, phone: PhoneDriver | None = None) -> None:
+        """`phone`: the demo's handsets (devtools/web_phone.py), for the web console's phone."""
         self.settings = settings
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
@@ -188,6 +190,7 @@ class Gateway:
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
+        self.console = console_options(settings, self.redis, self.keys, phone)
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
         self._stop_leases = asyncio.Event()
@@ -271,7 +274,8 @@ class Gateway:
         guards = [concurrency_middleware(http.max_concurrent_requests, http.max_concurrent_per_source)]
         if http.aggregator_token:
             guards.append(token_middleware(http.aggregator_token.get_secret_value()))
-        app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes)
+        app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes,
+                             console=self.console)
         # Bodies are read as sent: a compressed one is refused (415), never inflated.
         runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         try:
