@@ -34,6 +34,12 @@ PAGE_HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
+    "Content-Type": "text/html; charset=utf-8",
+}
+# The only files served, with their charset: Persian in a script must not depend on a guess.
+ASSETS: Final = {
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
 }
 WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::", "[::]"})
 
@@ -64,7 +70,7 @@ def add_console_routes(app: web.Application, options: ConsoleOptions) -> None:
     app[OPTIONS] = options
     app.router.add_get("/console", _to_console)
     app.router.add_get("/console/", index)
-    app.router.add_static("/console/assets", STATIC / "assets")
+    app.router.add_get("/console/assets/{name}", asset)
     app.router.add_get("/console/config.json", config)
     app.router.add_get("/console/api/recent", recent)
     if options.phone is not None:
@@ -79,6 +85,15 @@ async def _to_console(request: web.Request) -> web.StreamResponse:
 
 async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+
+
+async def asset(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound()
+    return web.FileResponse(
+        STATIC / "assets" / name, headers={"Content-Type": ASSETS[name], "Cache-Control": "no-cache"}
+    )
 
 
 async def config(request: web.Request) -> web.Response:
