@@ -138,9 +138,9 @@ async def demo(
     """Raises DemoRefused (nothing was touched) when `redis_url` is not empty and not `force`."""
     async with (_demo_redis(redis_url, force) as url,
                 running_demo(url) as (settings, sim, gateway)):
-        print(f"Web console: {console_url(settings, gateway)}", file=out, flush=True)
         phone = console_for(sim, settings, FIRST_NUMBER, ussd, out)
-        if script is None:
+        if script is None:  # the console lives as long as the demo: only worth naming here
+            print(f"Web console: {console_url(settings, gateway)}", file=out, flush=True)
             await run_interactive(phone)
         else:
             lines = await asyncio.to_thread(script.read_text, encoding="utf-8")

@@ -32,7 +32,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from devtools.redis_server import RedisServer
-from gateway.console import ConsoleOptions
+from gateway.console import AdminAddress, ConsoleOptions
 from gateway.store.keys import Keys
 from gateway.store.registry import RedisRegistry
 from gateway.transports.http_app import build_http_app
@@ -371,44 +371,51 @@ hamta_reply_seconds_sum 9.5
 """
 
 
+@contextlib.contextmanager
+def serving(*apps: web.Application) -> Iterator[list[int]]:
+    """`apps` on free ports, on an event loop in a thread of its own: the browser's calls block
+    this one, the servers must answer meanwhile. Yields the ports, in order."""
+    loop = asyncio.new_event_loop()
+    runners = [web.AppRunner(app) for app in apps]
+    ports: list[int] = []
+    for runner in runners:
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+        ports.append(runner.addresses[0][1])
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield ports
+    finally:
+        for runner in runners:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def _ready() -> list[str]:
+    return []
+
+
 class MetricsPage:
-    """The console (no phone) and a /metrics route serving `text`, in a thread of their own:
-    the browser's calls are blocking, the server must answer meanwhile."""
+    """The console (no phone) beside a /metrics route serving `text()`."""
 
     def __init__(self) -> None:
         self.values = {"sms": 5, "turns": 3}
 
     def text(self) -> str:
-        return METRICS_TEXT.replace("{sms}", f"{self.values['sms']}.0").replace(
-            "{turns}", f"{self.values['turns']}.0"
-        )
+        values = {name: f"{value}.0" for name, value in self.values.items()}
+        return METRICS_TEXT.replace("{sms}", values["sms"]).replace("{turns}", values["turns"])
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[str]:
         async def metrics(request: web.Request) -> web.Response:
             return web.Response(text=self.text(), content_type="text/plain", charset="utf-8")
 
-        async def nothing() -> list[str]:
-            return []
-
-        app = build_http_app(
-            nothing, [web.get("/metrics", metrics)], console=ConsoleOptions("7777", "*7777#")
-        )
-        loop = asyncio.new_event_loop()
-        runner = web.AppRunner(app)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        port = runner.addresses[0][1]
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{port}/console/"
-        finally:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
+        options = ConsoleOptions("7777", "*7777#")
+        with serving(build_http_app(_ready, [web.get("/metrics", metrics)], console=options)) as ports:
+            yield f"http://127.0.0.1:{ports[0]}/console/"
 
 
 def shown(driver: WebDriver, selector: str) -> str:
@@ -440,3 +447,128 @@ def test_the_dashboard_reads_the_prometheus_text_format(browser: WebDriver) -> N
         screenshot(browser, "desktop-dashboard-metrics")
         phone_width(browser)
         screenshot(browser, "phone-dashboard-metrics", phone=True)
+
+
+# -- the admin forms, against a stand-in of the admin API's contract -----------------------------------
+
+ADMIN_TOKEN: Final = "console-test-token-0123456789"
+
+
+class StandInAdmin:
+    """The admin API's contract as the console uses it (Bearer token, CORS for the console's
+    origin, JSON), answering fixed, masked data and recording what it was asked. A stand-in
+    until the admin API is merged; then `test_the_admin_forms...` can run against the real one."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._cors, self._token])
+        app.router.add_get(
+            "/v1/queues",
+            self._json(
+                {
+                    "partitions": [
+                        {"partition": 0, "inbound": 2, "outbound": 0},
+                        {"partition": 1, "inbound": 0, "outbound": 1},
+                    ]
+                }
+            ),
+        )
+        app.router.add_get(
+            "/v1/subscribers/{msisdn}",
+            self._json(
+                {"msisdn": "0936***0003", "session": {"flow": "restore", "step": "ask_imei"}, "lockout": None}
+            ),
+        )
+        app.router.add_post("/v1/subscribers/{msisdn}/reset-session", self._json({"reset": "session"}))
+        app.router.add_get(
+            "/v1/dead-letters",
+            self._json(
+                {
+                    "dead_letters": [
+                        {"id": "1796288000000-0", "reason": "MessageRejected", "recipient": "0912***0001"}
+                    ]
+                }
+            ),
+        )
+        app.router.add_post("/v1/dead-letters/{id}/replay", self._json({"replayed": 1}))
+        return app
+
+    def _json(self, body: object) -> Callable[[web.Request], Any]:
+        async def handler(request: web.Request) -> web.Response:
+            self.calls.append((request.method, request.path))
+            return web.json_response(body)
+
+        return handler
+
+    @web.middleware
+    async def _cors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        allow = {"Access-Control-Allow-Origin": request.headers.get("Origin", "*")}
+        if request.method == "OPTIONS":
+            return web.Response(
+                status=204,
+                headers={
+                    **allow,
+                    "Access-Control-Allow-Headers": "Authorization",
+                    "Access-Control-Allow-Methods": "GET, POST, DELETE",
+                },
+            )
+        response: web.StreamResponse = await handler(request)
+        response.headers.update(allow)
+        return response
+
+    @web.middleware
+    async def _token(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method != "OPTIONS" and request.headers.get("Authorization") != f"Bearer {ADMIN_TOKEN}":
+            return web.json_response({"error": "missing or wrong token"}, status=401)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+
+def result(driver: WebDriver, title: str) -> WebElement:
+    """The admin result panel once it shows `title`."""
+    until(driver, lambda d: title in d.find_element(By.ID, "admin-result-title").text)
+    panel: WebElement = driver.find_element(By.ID, "admin-result")
+    return panel
+
+
+def test_the_admin_forms_call_the_admin_api_with_the_token(browser: WebDriver) -> None:
+    admin = StandInAdmin()
+    ports: list[int] = []
+    options = ConsoleOptions("7777", "*7777#", admin=AdminAddress("127.0.0.1", lambda: ports[1]))
+    with serving(build_http_app(_ready, console=options), admin.app()) as bound:
+        ports += bound
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.get(f"http://127.0.0.1:{ports[0]}/console/#admin")
+        until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "html[data-ready]"))
+        assert (
+            browser.find_element(By.ID, "admin-url").get_attribute("value") == f"http://127.0.0.1:{ports[1]}"
+        )
+
+        browser.find_element(By.ID, "admin-token").send_keys("wrong", Key.ENTER)
+        assert "HTTP 401" in result(browser, "آزمون اتصال").text
+        browser.find_element(By.ID, "admin-token").send_keys(ADMIN_TOKEN, Key.ENTER)
+        until(browser, lambda d: "partition" in d.find_element(By.ID, "admin-result-body").text)
+        stored = "return [sessionStorage.getItem('admin-token'), localStorage.length]"
+        assert browser.execute_script(stored) == [ADMIN_TOKEN, 0]  # this tab only, never kept
+
+        form = browser.find_element(By.ID, "form-subscriber")
+        form.find_element(By.NAME, "msisdn").send_keys("0936 111 0003")
+        form.find_element(By.CSS_SELECTOR, '[data-action="show"]').click()
+        assert "ask_imei" in result(browser, "وضعیت مشترک").text
+        form.find_element(By.CSS_SELECTOR, '[data-action="reset-session"]').click()
+        result(browser, "بازنشانی نشست")
+
+        browser.find_element(By.ID, "dead-list").click()
+        until(browser, lambda d: "MessageRejected" in d.find_element(By.ID, "admin-result-body").text)
+        screenshot(browser, "desktop-admin")
+        browser.find_element(By.CSS_SELECTOR, "#admin-result-body .buttons .secondary").click()
+        result(browser, "ارسال دوباره 1796288000000-0")
+    assert admin.calls == [
+        ("GET", "/v1/queues"),
+        ("GET", "/v1/subscribers/989361110003"),
+        ("POST", "/v1/subscribers/989361110003/reset-session"),
+        ("GET", "/v1/dead-letters"),
+        ("POST", "/v1/dead-letters/1796288000000-0/replay"),
+    ]
