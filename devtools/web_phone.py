@@ -117,9 +117,9 @@ class SimPhones:
         except NoReceiverBound as exc:
             thread.add("error", "not sent: " + NOT_BOUND)
             raise PhoneRefused(NOT_BOUND) from exc
-        except TimeoutError as exc:
-            thread.add("error", "the gateway did not acknowledge the SMS in time")
-            raise PhoneRefused("the gateway did not acknowledge the SMS in time") from exc
+        except (TimeoutError, ConnectionError) as exc:
+            thread.add("error", "the gateway did not acknowledge the SMS")
+            raise PhoneRefused(f"the gateway did not acknowledge the SMS: {type(exc).__name__}") from exc
         refused = [status.name for status in statuses if status is not SmppCommandStatus.ESME_ROK]
         if refused:  # the gateway answers a temporary error when it cannot store the MO
             thread.add("error", f"the gateway answered {', '.join(refused)}: not delivered")
@@ -133,6 +133,9 @@ class SimPhones:
         except NoReceiverBound as exc:
             thread.add("ussd_ended", "refused")
             raise PhoneRefused(NOT_BOUND) from exc
+        except (TimeoutError, ConnectionError) as exc:  # the gateway did not answer the dial
+            thread.add("ussd_ended", "refused")
+            raise PhoneRefused(f"the dial was not answered: {type(exc).__name__}") from exc
         self._dialogues[msisdn] = dialogue
         self._watch(msisdn, dialogue)
 
@@ -143,8 +146,8 @@ class SimPhones:
         self._thread(msisdn).add("ussd_answer", text)
         try:
             await dialogue.reply(text)
-        except (UssdStateError, NoReceiverBound, TimeoutError) as exc:
-            raise PhoneRefused(f"the answer was not delivered: {exc}") from exc
+        except (UssdStateError, NoReceiverBound, TimeoutError, ConnectionError) as exc:
+            raise PhoneRefused(f"the answer was not delivered: {type(exc).__name__} {exc}") from exc
         self._watch(msisdn, dialogue)
 
     async def hang_up(self, msisdn: str) -> None:
@@ -177,8 +180,8 @@ class SimPhones:
         self._thread(msisdn).add("ussd_ended", "user")
         try:
             await dialogue.abort()
-        except (UssdStateError, NoReceiverBound, TimeoutError) as exc:
-            log.info("hang-up not delivered: %s", exc)
+        except (UssdStateError, NoReceiverBound, TimeoutError, ConnectionError) as exc:
+            log.info("hang-up not delivered: %s", type(exc).__name__)
         return True
 
     def _watch(self, msisdn: str, dialogue: UssdDialogue) -> None:
@@ -200,8 +203,8 @@ class SimPhones:
                 return
             try:
                 await self._sim.ussd_network_timeout(dialogue)
-            except (UssdStateError, NoReceiverBound, TimeoutError) as exc:
-                log.info("network timeout not delivered: %s", exc)
+            except (UssdStateError, NoReceiverBound, TimeoutError, ConnectionError) as exc:
+                log.info("network timeout not delivered: %s", type(exc).__name__)
             thread.add("ussd_ended", "network")
             return
         thread.add("ussd_screen", screen.text, screen.ends)

@@ -147,9 +147,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 
 @pytest.fixture
 def page(browser: WebDriver, console: str) -> WebDriver:
-    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    browser.get(console)
-    until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "html[data-ready]"))
+    open_page(browser, console)
     return browser
 
 
@@ -244,6 +242,21 @@ def assert_counter_moved(driver: WebDriver, name: str, before: float | None) -> 
     until(driver, lambda d: (dashboard_counter(d, name) or 0) > before)
 
 
+def assert_no_page_errors(driver: WebDriver, *expected: str) -> None:
+    """Since the page was opened: no script error, no refused resource (CSP), no failed request
+    but /metrics while it is 404 and the `expected` ones (a URL's text)."""
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    allowed = ("/metrics ", *expected)
+    assert [message for message in errors if not any(text in message for text in allowed)] == []
+
+
+def open_page(driver: WebDriver, url: str) -> None:
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.get_log("browser")  # the last page's messages: not this one's
+    driver.get(url)
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "html[data-ready]"))
+
+
 async def _device_home(redis_url: str, imei: str) -> tuple[str, str]:
     client = Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -259,6 +272,7 @@ async def _device_home(redis_url: str, imei: str) -> tuple[str, str]:
 
 def test_a_persian_restore_typed_into_the_console_phone(page: WebDriver, demo_redis: str) -> None:
     assert asyncio.run(_device_home(demo_redis, SARA_DEVICE)) == ("989351110002", "")
+    received = dashboard_counter(page, "hamta_mo_received_total")
     recoveries = dashboard_counter(page, "hamta_recoveries_total")
     turns = dashboard_counter(page, "hamta_turns_total")
     open_tab(page, "phone")
@@ -281,6 +295,8 @@ def test_a_persian_restore_typed_into_the_console_phone(page: WebDriver, demo_re
     recent = page.find_element(By.ID, "recent").text
     assert "0936***0003" in recent and "09361110003" not in recent and SARA_DEVICE not in recent
     screenshot(page, "desktop-dashboard")
+    assert_no_page_errors(page)
+    assert_counter_moved(page, "hamta_mo_received_total", received)
     assert_counter_moved(page, "hamta_turns_total", turns)
     assert_counter_moved(page, "hamta_recoveries_total", recoveries)
 
@@ -425,8 +441,7 @@ def shown(driver: WebDriver, selector: str) -> str:
 def test_the_dashboard_reads_the_prometheus_text_format(browser: WebDriver) -> None:
     served = MetricsPage()
     with served.serving() as url:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-        browser.get(url)
+        open_page(browser, url)
         until(browser, lambda d: d.find_element(By.CSS_SELECTOR, 'body[data-metrics="ok"]'))
         assert dashboard_counter(browser, "hamta_mo_received_total") == 7  # both channels
         assert shown(browser, '[data-metric="hamta_queue_depth"][data-labels="direction=inbound"]') == "3"
@@ -445,6 +460,7 @@ def test_the_dashboard_reads_the_prometheus_text_format(browser: WebDriver) -> N
         until(browser, lambda d: "ask_imei" in d.find_element(By.ID, "activity").text)
         assert browser.find_element(By.ID, "nav-phone").get_attribute("hidden") is not None  # no phone here
         screenshot(browser, "desktop-dashboard-metrics")
+        assert_no_page_errors(browser)
         phone_width(browser)
         screenshot(browser, "phone-dashboard-metrics", phone=True)
 
@@ -539,9 +555,7 @@ def test_the_admin_forms_call_the_admin_api_with_the_token(browser: WebDriver) -
     options = ConsoleOptions("7777", "*7777#", admin=AdminAddress("127.0.0.1", lambda: ports[1]))
     with serving(build_http_app(_ready, console=options), admin.app()) as bound:
         ports += bound
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-        browser.get(f"http://127.0.0.1:{ports[0]}/console/#admin")
-        until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "html[data-ready]"))
+        open_page(browser, f"http://127.0.0.1:{ports[0]}/console/#admin")
         assert (
             browser.find_element(By.ID, "admin-url").get_attribute("value") == f"http://127.0.0.1:{ports[1]}"
         )
@@ -563,6 +577,9 @@ def test_the_admin_forms_call_the_admin_api_with_the_token(browser: WebDriver) -
         browser.find_element(By.ID, "dead-list").click()
         until(browser, lambda d: "MessageRejected" in d.find_element(By.ID, "admin-result-body").text)
         screenshot(browser, "desktop-admin")
+        assert_no_page_errors(
+            browser, "/v1/queues - Failed to load resource: the server responded with a status of 401"
+        )
         browser.find_element(By.CSS_SELECTOR, "#admin-result-body .buttons .secondary").click()
         result(browser, "ارسال دوباره 1796288000000-0")
     assert admin.calls == [

@@ -355,12 +355,13 @@
   async function pollMetrics() {
     for (;;) {
       try {
-        const response = await fetch("/metrics", { cache: "no-store" });
+        // Relative: /console/../metrics is the same process's /metrics, behind a path prefix too.
+        const response = await fetch("../metrics", { cache: "no-store" });
         if (!response.ok) {
-          render(new Metrics(new Map()));
+          render(new Metrics(new Map()), false);
           metricsState("unavailable", `متریک‌ها در دسترس نیست: GET /metrics پاسخ ${response.status} داد. شمارنده‌ها «—» نشان داده می‌شوند.`);
         } else {
-          render(new Metrics(parseMetrics(await response.text())));
+          render(new Metrics(parseMetrics(await response.text())), true);
           metricsState("ok");
         }
       } catch (error) {
@@ -372,10 +373,10 @@
     }
   }
 
-  function render(metrics) {
+  function render(metrics, live) {
     for (const card of dashboard.cards.values()) renderCard(card, metrics);
     renderRecoveries(metrics);
-    noteActivity(metrics);
+    if (live) noteActivity(metrics); // the first live poll is the baseline, not activity
   }
 
   function recentDetail(record) {
@@ -557,7 +558,7 @@
       log.append(el("li", {}, "شماره‌گیری ", ltr(event.text)));
     } else if (event.kind === "ussd_answer") {
       setUssd("network", "در انتظار پاسخ…");
-      log.append(el("li", { dir: "auto" }, `> ${event.text}`));
+      log.append(el("li", {}, "پاسخ: ", el("bdi", {}, event.text)));
     } else if (event.kind === "ussd_screen") {
       $("#ussd-screen").textContent = event.text;
       setUssd(event.ends ? "ended" : "user", event.ends ? "پایان گفت‌وگو." : "پاسخ را بنویسید و بفرستید، یا لغو کنید.");
