@@ -12,6 +12,7 @@
   const RECENT_MS = 5000;
   const HISTORY = 60; // sparkline points: two minutes at POLL_MS
   const ACTIVITY = 30;
+  const REPLY_MS = 10000; // devtools/phone.py's REPLY_TIMEOUT
 
   const fa = new Intl.NumberFormat("fa-IR", { maximumFractionDigits: 2 });
   const faTime = new Intl.DateTimeFormat("fa-IR", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -426,7 +427,7 @@
   // -- phone ---------------------------------------------------------------------------------------
 
   const CODE = /(?<![0-9])[1-9][0-9]{5}(?![0-9])/;
-  const phone = { msisdn: "", after: 0, poll: 0, controller: null, mode: "sms", unseen: 0, ussd: "idle", queue: Promise.resolve() };
+  const phone = { msisdn: "", after: 0, poll: 0, controller: null, mode: "sms", unseen: 0, ussd: "idle", queue: Promise.resolve(), noReply: 0 };
 
   const toAscii = (text) => text.replace(/[۰-۹]/g, (d) => String(d.charCodeAt(0) - 0x06f0)).replace(/[٠-٩]/g, (d) => String(d.charCodeAt(0) - 0x0660));
 
@@ -467,6 +468,7 @@
   }
 
   function selectNumber(msisdn) {
+    clearTimeout(phone.noReply);
     phone.msisdn = msisdn;
     phone.after = 0;
     phone.unseen = 0;
@@ -523,6 +525,17 @@
     return item;
   }
 
+  /** As the terminal phone says "(no reply)": nothing came within REPLY_MS of a live SMS. */
+  function expectReply(sentAt) {
+    clearTimeout(phone.noReply);
+    const left = REPLY_MS - (Date.now() - sentAt * 1000);
+    if (left <= 0) return; // an old message, replayed when the number was picked
+    phone.noReply = setTimeout(() => {
+      $("#thread").append(el("li", { class: "bubble note", data: { kind: "no-reply" } }, "(پاسخی نیامد)"));
+      scrollThread();
+    }, left);
+  }
+
   function scrollThread() {
     const thread = $("#thread");
     thread.scrollTop = thread.scrollHeight;
@@ -533,8 +546,10 @@
     switch (event.kind) {
       case "sms_mo":
         thread.append(bubble("mo", event.text, event.at));
+        expectReply(event.at);
         break;
       case "sms_mt":
+        clearTimeout(phone.noReply);
         thread.append(bubble("mt", event.text, event.at, (CODE.exec(toAscii(event.text)) || [])[0]));
         if (phone.mode !== "sms") phone.unseen += 1;
         updateBadge();
