@@ -38,7 +38,10 @@ PAGE_HEADERS: Final = {
 }
 # The only files served, with their charset: Persian in a script must not depend on a guess.
 ASSETS: Final = {
-    "app.js": "text/javascript; charset=utf-8",
+    **{
+        f"{name}.js": "text/javascript; charset=utf-8"
+        for name in ("app", "admin", "dashboard", "dom", "metrics", "numbers", "phone")
+    },
     "app.css": "text/css; charset=utf-8",
 }
 WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::", "[::]"})

@@ -20,7 +20,7 @@ from devtools.web_phone import NOT_BOUND, SimPhones
 from gateway.app import Gateway
 from gateway.console import AdminAddress, ConsoleOptions, PhoneEvent
 from gateway.console.recent import recent_audit
-from gateway.console.routes import admin_url
+from gateway.console.routes import ASSETS, STATIC, admin_url
 from gateway.store.fixtures import load_fixture_file
 from gateway.store.keys import Keys
 from gateway.transports.http_app import build_http_app
@@ -216,3 +216,7 @@ async def test_the_phone_says_when_no_gateway_is_bound_and_long_polls_end_with_t
             status, _, text = await waiting
         assert (status, json.loads(text)["events"]) == (200, [])
         assert loop.time() - started < 5  # not the 30 s poll, nor the 30 s shutdown timeout
+
+
+def test_every_shipped_asset_is_served_and_every_served_one_shipped() -> None:
+    assert {path.name for path in (STATIC / "assets").iterdir()} == set(ASSETS)
