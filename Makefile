@@ -1,11 +1,15 @@
 # hamta-gateway developer tasks. `make test` or `make demo` alone sets everything up on a
 # fresh Debian machine that has Python >= 3.11: the virtualenv, the package, redis-server;
-# `make test` also the interop peers (smpp34 from PyPI in the test extras, Kannel with apt).
+# `make test` also the interop peers (smpp34 from PyPI in the test extras, Kannel with apt)
+# and the browser for the web console's tests (Debian's chromium and chromium-driver, with apt).
 #
 #   make venv    .venv with the package and its test extras (again only when pyproject.toml changes)
 #   make redis   make sure redis-server is installed (the project runs its own, never port 6379)
 #   make peers   make sure Kannel (bearerbox, smsbox) is installed for the interop tests; when it
 #                cannot be (not root, no apt) it says what to install and those tests skip
+#   make chromium  make sure Debian's chromium and chromium-driver are installed for the web
+#                console's browser tests; when they cannot be, it says what to install and
+#                those tests skip
 #   make lint    mypy --strict and ruff, both configured in pyproject.toml (CI runs it)
 #   make test    the whole test suite (PYTEST_ARGS="-k normalize" to narrow it)
 #   make demo    SMSC simulator + gateway + subscriber console, all local
@@ -29,7 +33,7 @@ PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	done; true)
 endif
 
-.PHONY: venv redis peers lint test demo bench clean
+.PHONY: venv redis peers chromium lint test demo bench clean
 
 venv: $(STAMP)
 
@@ -65,11 +69,14 @@ redis:
 peers:
 	@bash scripts/ensure-kannel.sh
 
+chromium:
+	@bash scripts/ensure-chromium.sh
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv redis peers
+test: venv redis peers chromium
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 demo: venv redis
@@ -79,6 +86,6 @@ bench: venv redis
 	$(VENV)/bin/hamta-gateway bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .run conformance-results.xml
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .run conformance-results.xml tests/artifacts
 	rm -rf *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

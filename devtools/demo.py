@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from devtools.demo_guide import guide
 from devtools.phone import console_for, run_interactive, run_script
 from devtools.redis_server import RedisServer
+from devtools.web_phone import SimPhones
 from gateway.app import Gateway
 from gateway.settings import Settings, load_settings
 from gateway.store.fixtures import load_fixture_file
@@ -110,8 +111,9 @@ async def _demo_redis(redis_url: str | None, force: bool) -> AsyncIterator[str]:
 async def running_demo(redis_url: str) -> AsyncIterator[tuple[Settings, SmscSimulator, Gateway]]:
     password = secrets.token_hex(4)  # a fresh secret per demo run, never a default in code
     base = load_settings()
-    async with SmscSimulator(port=0, system_id=base.smpp.system_id, password=password,
-                             ussd_dialect=base.ussd.selected_dialect()) as sim:
+    async with (SmscSimulator(port=0, system_id=base.smpp.system_id, password=password,
+                              ussd_dialect=base.ussd.selected_dialect()) as sim,
+                SimPhones(sim, base.service.shortcode) as phones):
         settings = load_settings(
             smpp={**base.smpp.model_dump(), "host": "127.0.0.1", "port": sim.port, "password": password},
             service={**base.service.model_dump(), "secret_key": secrets.token_hex(32)},
@@ -120,7 +122,7 @@ async def running_demo(redis_url: str) -> AsyncIterator[tuple[Settings, SmscSimu
             redis={**base.redis.model_dump(), "url": redis_url, "cluster": False},
             http={**base.http.model_dump(), "port": 0},
         )
-        gateway = Gateway(settings)
+        gateway = Gateway(settings, phone=phones)  # the web console's phone drives `sim`
         await gateway.registry.load(load_fixture_file(DEMO_REGISTRY))
         await gateway.start()
         try:
@@ -136,7 +138,9 @@ async def demo(
 ) -> None:  # fmt: skip
     """Raises DemoRefused (nothing was touched) when `redis_url` is not empty and not `force`."""
     async with (_demo_redis(redis_url, force) as url,
-                running_demo(url) as (settings, sim, _gateway)):
+                running_demo(url) as (settings, sim, gateway)):
+        if script is None:  # the console lives as long as the demo: only worth naming here
+            print(f"Web console: {console_url(settings, gateway)}", file=out, flush=True)
         phone = console_for(sim, settings, FIRST_NUMBER, ussd, out,
                             guide=guide(ussd, settings.service.ussd_code))
         if script is None:
@@ -144,3 +148,8 @@ async def demo(
         else:
             lines = await asyncio.to_thread(script.read_text, encoding="utf-8")
             await run_script(phone, lines.splitlines())
+
+
+def console_url(settings: Settings, gateway: Gateway) -> str:
+    host = settings.http.host if settings.http.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{gateway.http_port}/console/"

@@ -36,6 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
+from gateway.console import PhoneDriver, console_options
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
 from gateway.observability.http_intake import CountingBridge
@@ -161,7 +162,8 @@ def addressing(settings: Settings) -> Addressing:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, phone: PhoneDriver | None = None) -> None:
+        """`phone`: the demo's handsets (devtools/web_phone.py), for the web console's phone."""
         self.settings = settings
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.keys = Keys(settings.redis.prefix, settings.redis.partitions)
@@ -202,6 +204,7 @@ class Gateway:
         self.scraper = Scraper(self.metrics, self.redis, self.keys, self.smpp,
                                BINDS_OF_MODE[settings.smpp.bind_mode], settings.smpp.bind_mode,
                                lambda: self.leases.owned, [self.worker.rate_limited])
+        self.console = console_options(settings, self.redis, self.keys, phone)
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
         self._stop_leases = asyncio.Event()
@@ -288,7 +291,8 @@ class Gateway:
                                          self.metrics.limited)]
         if http.aggregator_token:
             guards.append(token_middleware(http.aggregator_token.get_secret_value()))
-        app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes)
+        app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes,
+                             console=self.console)
         # Bodies are read as sent: a compressed one is refused (415), never inflated.
         runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         try:

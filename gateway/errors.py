@@ -7,9 +7,10 @@
      ├── StorageUnavailable          yes   Redis did not answer or refused; nothing was stored
      ├── LeaseLost                   no    the partition moved to another process mid-turn
      ├── MessageRejected             no    the SMSC refused a part permanently (dead-lettered)
-     └── BadRequest                  no    an HTTP callback's request is malformed (HTTP 400)
-          ├── UnsupportedMediaType   no    a Content-Type or Content-Encoding it does not read (415)
-          └── BodyTooLarge           no    a body over http.max_body_bytes (413)
+     ├── BadRequest                  no    an HTTP callback's request is malformed (HTTP 400)
+     │    ├── UnsupportedMediaType   no    a Content-Type or Content-Encoding it does not read (415)
+     │    └── BodyTooLarge           no    a body over http.max_body_bytes (413)
+     └── PhoneRefused                no    the web console's phone cannot do that now (HTTP 409)
 
 The SMPP layer has its own tree (`smpp.errors`), with the same `retryable` attribute. Errors of
 libraries we do not own are classified once, here (`FOREIGN_RETRYABLE`): a Redis or socket error
@@ -72,6 +73,13 @@ class BodyTooLarge(BadRequest):
     """The body is larger than http.max_body_bytes."""
 
     status = 413
+
+
+class PhoneRefused(GatewayError):
+    """The web console's demo phone cannot act now (no USSD screen waits for an answer, the
+    gateway is not bound to the simulator); the reason is shown in the browser."""
+
+    status: ClassVar[int] = 409
 
 
 # redis-py lets some socket errors through unwrapped, hence OSError (and TimeoutError) too.

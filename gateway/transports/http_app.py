@@ -1,5 +1,6 @@
-"""HTTP: /healthz (the process is up), /readyz (Redis reachable and SMPP bound), and any
-further routes given, such as the aggregator callbacks of `gateway.transports.http_callbacks.ussd_routes`."""
+"""HTTP: /healthz (the process is up), /readyz (Redis reachable and SMPP bound), the web console
+under /console/ (gateway/console), and any further routes given, such as the aggregator
+callbacks of `gateway.transports.http_callbacks.ussd_routes`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+
+from gateway.console import ConsoleOptions, add_console_routes
 
 ReadinessCheck = Callable[[], Awaitable[list[str]]]
 READINESS: web.AppKey[ReadinessCheck] = web.AppKey("readiness")
@@ -26,6 +29,7 @@ async def readyz(request: web.Request) -> web.Response:
 def build_http_app(
     readiness: ReadinessCheck, routes: Iterable[web.AbstractRouteDef] = (),
     middlewares: Iterable[Middleware] = (), *, client_max_size: int = 64 * 1024,
+    console: ConsoleOptions | None = None,
 ) -> web.Application:
     """`client_max_size`: the largest request body read (http.max_body_bytes); larger is 413."""
     app = web.Application(middlewares=list(middlewares), client_max_size=client_max_size)
@@ -33,4 +37,6 @@ def build_http_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.add_routes(routes)
+    if console is not None:
+        add_console_routes(app, console)
     return app

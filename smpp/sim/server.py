@@ -23,6 +23,10 @@ Knobs for fault injection, all plain attributes:
 ``refuse_binds``      bind commands (e.g. ``SmppCommand.BIND_RECEIVER``) answered ESME_RBINDFAIL;
 ``received``          requests received so far, by command id (`wait_received` waits on it).
 
+Watching: ``mt_observers`` are called with every complete MT as it is recorded, without taking
+it from `await_mt` (the web console's phone watches every number while the terminal phone
+awaits its own).
+
 Links: ``drop_binds(command)`` aborts the connections (of one bind kind, if given),
 ``unbind_esmes(command)`` ends them with an orderly unbind, ``push_raw`` writes PDU bytes
 as they are, expecting no answer (a generic_nack storm).
@@ -125,6 +129,7 @@ class SmscSimulator:
         self.ignore_enquire_link = 0
         self.refuse_binds: set[SmppCommand] = set()
         self.received: collections.Counter[int] = collections.Counter()
+        self.mt_observers: list[Callable[[MtMessage], None]] = []
         self._mt_inbox = MtInbox()
         self.ussd = UssdCenter(ussd_dialect, self.send_raw)
         self._partial = PartCollector()
@@ -431,6 +436,8 @@ class SmscSimulator:
             message = complete(parts)
             self.mt_log.append(message)
             self._mt_inbox.put(message)
+            for observe in self.mt_observers:
+                observe(message)
 
     def _receiver(self) -> Session:
         receivers = [s for s in self._sessions if s.bind in RECEIVES]

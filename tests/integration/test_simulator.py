@@ -309,6 +309,14 @@ async def test_await_mt_wakes_up_on_arrival(sim: SmscSimulator, esme: RawEsme) -
     assert (await waiter).text == "late"
 
 
+async def test_mt_observers_see_every_mt_without_taking_it(sim: SmscSimulator, esme: RawEsme) -> None:
+    seen: list[MtMessage] = []
+    sim.mt_observers.append(seen.append)
+    await esme.submit("watched")
+    mt = await sim.await_mt(PHONE)  # still there for the waiter
+    assert seen == [mt]
+
+
 async def test_submit_from_receiver_is_refused(sim: SmscSimulator) -> None:
     client = await RawEsme.connect(sim.port)
     await client.bind(BindReceiver)
