@@ -47,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hamta-gateway", description=__doc__)
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the gateway").set_defaults(command=_run)
+    run = commands.add_parser("run", help="run the gateway")
+    run.add_argument("--processes", type=int, default=1,
+                     help="gateway processes on this host, one core each (gateway/processes.py)")
+    run.set_defaults(command=_run)
     commands.add_parser("smsc", help="run the built-in SMSC simulator").set_defaults(command=_smsc)
     phone = commands.add_parser("phone", help="be a subscriber against a simulator")
     phone.add_argument("--number", default="09361110003")
@@ -120,6 +123,16 @@ def _until_signal(main_coro: Callable[[asyncio.Event], Awaitable[None]]) -> None
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.processes > 1:
+        from gateway.processes import supervise
+
+        codes: list[int] = []
+
+        async def children(stop: asyncio.Event) -> None:
+            codes.append(await supervise(args.processes, settings.http.port, stop))
+
+        _until_signal(children)
+        return codes[0] if codes else 0
     from gateway.app import Gateway
 
     gateway = Gateway(settings)

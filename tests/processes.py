@@ -52,7 +52,8 @@ _HTTP_PORT: Final = re.compile(r"HTTP listening on [^:]+:(\d+)")
 class GatewayProcess:
     """One `python -m gateway run` child; its stderr lines are kept in `lines`."""
 
-    def __init__(self, name: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.name = name
         self.env = env
         self.lines: list[str] = []
@@ -62,7 +63,7 @@ class GatewayProcess:
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway", "run", cwd=ROOT, env=self.env,
+            sys.executable, "-m", "gateway", "run", *self.args, cwd=ROOT, env=self.env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -174,13 +175,14 @@ class Gateways:
         self.redis_url = redis_url
         self.started: list[GatewayProcess] = []
 
-    async def start(self, smsc_port: int, **settings: str | int | float | bool) -> GatewayProcess:
-        """A gateway on `smsc_port`; `settings` as `section__key=value` (`redis__cluster=True`)."""
+    async def start(self, smsc_port: int, *args: str, **settings: str | int | float | bool) -> GatewayProcess:
+        """A gateway on `smsc_port`; `args` for `run`; `settings` as `section__key=value`
+        (`redis__cluster=True`)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("HAMTA_")}
         env |= DEFAULTS | {"HAMTA_REDIS__URL": self.redis_url, "HAMTA_SMPP__PORT": str(smsc_port),
                            "HAMTA_CONFIG": str(ROOT / "config.yaml")}
         env |= {f"HAMTA_{key.upper()}": _env_value(value) for key, value in settings.items()}
-        process = GatewayProcess(f"gateway-{len(self.started) + 1}", env)
+        process = GatewayProcess(f"gateway-{len(self.started) + 1}", env, args)
         self.started.append(process)
         await process.start()
         return process
