@@ -39,7 +39,7 @@ from flows.dialog_types import FlowConfig
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
 from gateway.sealing import Sealer
-from gateway.settings import Settings, insecure_binding
+from gateway.settings import Settings, insecure_binding, is_loopback
 from gateway.stopping import EitherEvent
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
 from gateway.store.dead_letters import DeadLetters
@@ -171,9 +171,9 @@ class Gateway:
         self._intake.last_link_loss = self._last_link_loss
         dialog = Dialog(self.registry, flow_config(settings))
         store = RedisSubscriberStore(self.redis, self.keys, settings.service.default_language)
-        dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
-                                   settings.privacy.keep_dead_letter_text)
         sealer = Sealer(dialog.config.secret_key)
+        dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
+                                   settings.privacy.keep_dead_letter_text, sealer)
         self.worker = TurnWorker(self.redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds, dead_letters, sealer,
@@ -194,6 +194,7 @@ class Gateway:
         self._stack: AsyncExitStack | None = None
         self._deadline: float | None = None  # when the graceful stop must be over
         self.http_port: int | None = None
+        self.admin_port: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -204,6 +205,7 @@ class Gateway:
         steps: list[tuple[str, Callable[[], AbstractAsyncContextManager[None]]]] = [
             ("Redis client", self._redis_client),
             (f"HTTP server on {self.settings.http.host}:{self.settings.http.port}", self._http_server),
+            (f"admin API on {self.settings.admin.host}:{self.settings.admin.port}", self._admin_server),
             ("SMPP link", self._smpp_link),
             ("partition leases", self._partitions),
         ]
@@ -284,6 +286,37 @@ class Gateway:
         finally:
             await runner.cleanup()
             await waits_redis.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _admin_server(self) -> AsyncIterator[None]:
+        """The admin API (gateway/admin/http_api.py) on its own port; off without admin.token."""
+        from gateway.admin.commands import operations_for
+        from gateway.admin.http_api import build_admin_app
+
+        admin = self.settings.admin
+        if admin.token is None:
+            log.info("admin API off: admin.token (HAMTA_ADMIN__TOKEN) is not set")
+            yield
+            return
+        operations = operations_for(self.settings, self.redis, via="api")
+        app = build_admin_app(operations, admin.token.get_secret_value(), self._console_origins)
+        runner = web.AppRunner(app, access_log=None)
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, admin.host, admin.port).start()
+            self.admin_port = _bound_port(runner, admin.port)
+            log.info("admin API listening on %s:%s", admin.host, self.admin_port)
+            yield
+        finally:
+            await runner.cleanup()
+
+    def _console_origins(self) -> list[str]:
+        """Browser origins the admin API answers: admin.cors_origins, else the HTTP server's."""
+        if self.settings.admin.cors_origins:
+            return self.settings.admin.cors_origins
+        host, port = self.settings.http.host, self.http_port
+        names = {host, "localhost", "127.0.0.1"} if is_loopback(host) else {host}
+        return [f"http://{name}:{port}" for name in sorted(names)]
 
     def _check_http_exposure(self) -> None:
         """Settings validation refuses open callbacks on a non-loopback host already; this

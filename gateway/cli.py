@@ -1,4 +1,5 @@
-"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench, conformance."""
+"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench, conformance,
+admin, audit, config."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from gateway.admin.commands import add_commands
 from gateway.errors import SettingsError, StartupFailed
 from gateway.logging_setup import configure_logging
 from gateway.settings import Settings, load_settings
@@ -73,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--subscribers", type=int, default=200)
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
+    add_commands(commands)  # admin …, audit …, config check
     return parser
 
 
