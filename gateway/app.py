@@ -40,7 +40,7 @@ from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
 from gateway.sealing import Sealer
 from gateway.settings import Settings, insecure_binding, is_loopback
-from gateway.stopping import EitherEvent
+from gateway.stopping import EitherEvent, exit_by
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import Keys
@@ -187,7 +187,10 @@ class Gateway:
                                   sealer, dead_letters)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
-        self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
+        # Partitions are worked only while their replies can be sent (gateway/store/leases.py).
+        self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds,
+                                      ready=lambda: self.smpp.can_submit,
+                                      wait_ready=self.smpp.wait_can_submit)
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
         self._stop_leases = asyncio.Event()
@@ -240,6 +243,8 @@ class Gateway:
     async def run_until(self, stop: asyncio.Event) -> None:
         async with self:
             await stop.wait()
+            budget = self.settings.service.shutdown_seconds
+            exit_by(max(budget - min(0.1, budget / 20), 0.05))
 
     def _remaining(self) -> float:
         """Seconds left of the stop's budget (the whole budget when no stop has begun)."""
@@ -275,7 +280,8 @@ class Gateway:
             guards.append(token_middleware(http.aggregator_token.get_secret_value()))
         app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes)
         # Bodies are read as sent: a compressed one is refused (415), never inflated.
-        runner = web.AppRunner(app, access_log=None, auto_decompress=False)
+        runner = web.AppRunner(app, access_log=None, auto_decompress=False,
+                               shutdown_timeout=self._close_reserve())
         try:
             await runner.setup()
             site = web.TCPSite(runner, http.host, http.port)
@@ -300,7 +306,7 @@ class Gateway:
             return
         operations = operations_for(self.settings, self.redis, via="api")
         app = build_admin_app(operations, admin.token.get_secret_value(), self._console_origins)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._close_reserve())
         try:
             await runner.setup()
             await web.TCPSite(runner, admin.host, admin.port).start()
@@ -357,28 +363,46 @@ class Gateway:
             group.create_task(self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)))
             group.create_task(self.parts.run(partition, EitherEvent(self._stop_turns, handed_over)))
 
+    def _close_reserve(self) -> float:
+        """What a stop keeps, after the unbind, for closing the servers and Redis."""
+        return min(0.5, self.settings.service.shutdown_seconds / 10)
+
     async def _wind_down(self, leases: asyncio.Task[None]) -> None:
         """The flush gets what the end does not need: a quarter of the budget (at most the SMPP
-        response timeout) for the partitions to wind down, a little for the unbind."""
+        response timeout) for the partitions to wind down, a little for the unbind and the
+        closing. Every wait here is bounded by the stop's deadline."""
         budget = self.settings.service.shutdown_seconds
         unbind = min(1.0, budget / 8)
+        end = unbind + self._close_reserve()
         wind_down = min(self.settings.smpp.response_timeout_seconds, budget / 4)
         log.info("stopping gateway: refusing new MO, finishing turns, flushing replies")
         self._intake.draining = True
         self._stop_turns.set()
-        await self._flush_replies(self._remaining() - wind_down - unbind)
+        await self._flush_replies(self._remaining() - wind_down - end)
         self._stop_sends.set()
-        self.leases.release_grace_seconds = max(self._remaining() - unbind, 0.05)
+        grace = self._remaining() - end - 0.25
+        if not self.smpp.can_submit:
+            # No bind: the senders can only wait for one. Give the turns in hand their time
+            # (they need no bind) and no more; the replies stay queued for the next holder.
+            grace = min(grace, wind_down)
+        self.leases.release_grace_seconds = max(grace, 0.05)
         self._stop_leases.set()
-        await leases  # it hands every partition back as it ends
+        # It hands every partition back as it ends; past the deadline (Redis not answering the
+        # releases) the leases are left to expire.
+        _done, late = await asyncio.wait([leases], timeout=max(self._remaining() - end, 0.05))
+        if late:
+            log.warning("partitions not handed back in time; their leases expire by themselves")
+            leases.cancel()
+            self.leases.abandon()
+            await asyncio.gather(leases, return_exceptions=True)
 
     async def _flush_replies(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline and self.smpp.can_submit:
             try:
-                waiting = await self._queued_replies()
-            except FOREIGN_RETRYABLE:
+                waiting = await asyncio.wait_for(self._queued_replies(), max(deadline - loop.time(), 0.01))
+            except (*FOREIGN_RETRYABLE, TimeoutError):
                 break
             if not waiting:
                 return
