@@ -312,6 +312,9 @@ class Gateway:
             await web.TCPSite(runner, admin.host, admin.port).start()
             self.admin_port = _bound_port(runner, admin.port)
             log.info("admin API listening on %s:%s", admin.host, self.admin_port)
+            if not is_loopback(admin.host):
+                log.warning("the admin API on %s is reachable beyond this host and has no TLS of "
+                            "its own: put it behind a TLS proxy or a firewall", admin.host)
             yield
         finally:
             await runner.cleanup()
