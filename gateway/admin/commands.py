@@ -16,6 +16,7 @@ import yaml
 
 from gateway.admin.operations import AdminError, AdminOperations, Limits, Via
 from gateway.admin.queries import parse_audit_query, parse_entry_id, parse_number
+from gateway.errors import FOREIGN_RETRYABLE
 from gateway.settings import Settings, effective_settings
 
 Action = Callable[[AdminOperations, argparse.Namespace], Awaitable[dict[str, Any]]]
@@ -91,6 +92,10 @@ def _admin_command(action: Action) -> Callable[[Settings, argparse.Namespace], i
         except AdminError as exc:
             print(f"hamta-gateway: {exc}", file=sys.stderr)
             return 2 if exc.status == 400 else 1
+        except FOREIGN_RETRYABLE as exc:
+            print(f"hamta-gateway: Redis unavailable ({type(exc).__name__}: {exc})",
+                  file=sys.stderr)
+            return 1
         print_result(result, args.format, sys.stdout)
         return 0
 

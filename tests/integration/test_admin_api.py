@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiosmpplib import SmppCommandStatus
 
@@ -239,3 +240,12 @@ async def _until_dead_letters(db: Any, gateway: Gateway, client: Client, count: 
         await added.until(enough, timeout=10)
     letters: list[dict[str, Any]] = (await client.get("/v1/dead-letters"))["dead_letters"]
     return letters
+
+
+async def test_without_a_token_the_admin_api_does_not_start_and_says_so(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="gateway.app")
+    async with running_gateway(redis_url, admin={"port": 0}) as (gateway, _sim):
+        assert gateway.admin_port is None
+    assert "admin API off: admin.token (HAMTA_ADMIN__TOKEN) is not set" in caplog.text
