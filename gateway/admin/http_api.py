@@ -13,7 +13,7 @@ server's own origins), preflight included.
     DELETE /v1/dead-letters/{id}                    {ok: true}
     POST   /v1/dead-letters/purge                   body {ids: [...]} or none (all): {ok, purged}
     GET    /v1/queues                               {partitions: [...], totals: {...}}
-    GET    /v1/partitions                           {partitions: [...], members: [...], unheld}
+    GET    /v1/partitions                           {partitions, members, standby, unheld}
 
 The actions are `AdminOperations` (gateway/admin/operations.py), the same the CLI runs.
 """

@@ -221,6 +221,7 @@ class AdminOperations:
                 pipe.get(keys.lease(partition))
                 pipe.pttl(keys.lease(partition))
             pipe.zrangebyscore(keys.members(), now_ms, "+inf", withscores=True)
+            pipe.zrangebyscore(keys.standby_members(), now_ms, "+inf", withscores=True)
             replies = await pipe.execute()
         rows = []
         for partition in range(keys.partitions):
@@ -231,9 +232,12 @@ class AdminOperations:
         for row in rows:
             if row["holder"]:
                 held[row["holder"]] = held.get(row["holder"], 0) + 1
-        members = [{"member": member, "expires_in": round((score - now_ms) / 1000, 3),
-                    "partitions": held.get(member, 0)} for member, score in replies[-1]]
-        return {"partitions": rows, "members": members,
+        def listed(entries: list[tuple[str, float]]) -> list[dict[str, Any]]:
+            return [{"member": member, "expires_in": round((score - now_ms) / 1000, 3),
+                     "partitions": held.get(member, 0)} for member, score in entries]
+
+        # standby: processes with no SMPP bind, working partitions while nobody has one
+        return {"partitions": rows, "members": listed(replies[-2]), "standby": listed(replies[-1]),
                 "unheld": [row["partition"] for row in rows if not row["holder"]]}
 
     # -- audit ----------------------------------------------------------------------------------

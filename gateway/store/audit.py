@@ -33,7 +33,7 @@ _MSISDN_FIELDS: Final = frozenset({"from_sim", "to_sim", "requester"})
 _DIGIT_FIELDS: Final = frozenset({"imei", "national_id", "to_national_id"})
 # Fields that hold no personal data: ids and times, shown as they are.
 _PLAIN_FIELDS: Final = frozenset({"action", "message_id", "operation_id", "loaded_at", "who", "via",
-                                  "what", "target", "sim_added", "count", "reason"})
+                                  "what", "target", "sim_added", "count", "reason", "had_session"})
 _LONG_DIGITS: Final = re.compile(r"\d{6,}")
 
 

@@ -70,6 +70,10 @@ class Keys:
     def members(self) -> str:
         return f"{self.prefix}:members"
 
+    def standby_members(self) -> str:
+        """Processes without an SMPP bind, working partitions only while nobody has one."""
+        return f"{self.prefix}:members-standby"
+
     def receipt(self, smsc_message_id: str) -> str:
         return f"{self.prefix}:receipt:{smsc_message_id}"
 

@@ -12,6 +12,11 @@ SMPP bind is up). Not ready, it leaves the members (so the others' fair share gr
 its part), takes nothing, keeps what it holds through a short outage (a reconnect), and hands
 it all back once it has been unready for a whole lease; it joins again as soon as it is ready
 (`wait_ready` wakes the loop). A process pointed at a wrong SMSC port thus holds nothing.
+
+Unless no process is ready at all: after a lease with no ready member anywhere (the SMSC is
+down for everyone), the unready processes share the partitions among themselves (the
+standby set), so turns still run and HTTP USSD screens are still answered while SMS replies
+queue; the first process to bind again takes over within a third of a lease.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ class PartitionLeases:
         self._ready = ready
         self._wait_ready = wait_ready
         self._unready_since: float | None = None
-        self._member = False
+        self._joined: str | None = None  # the members set we are in: ready or standby
         self._renew = load_script(redis, "renew_lease.lua")
         self._release = load_script(redis, "release_lease.lua")
         self._tasks: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
@@ -115,25 +120,44 @@ class PartitionLeases:
         await self._hand_back_extra(share)
 
     async def _while_unready(self) -> int:
-        """Out of the members; after a lease unready, every partition handed back. The share:
-        what is still held (renewed, nothing taken)."""
+        """Out of the ready members; after a lease unready, every partition handed back, or,
+        when no process is ready anywhere, a share of them worked from the standby set. The
+        share otherwise: what is still held (renewed, nothing taken)."""
         now = time.monotonic()
         if self._unready_since is None:
             self._unready_since = now
             log.log(logging.WARNING if self._tasks else logging.INFO,
                     "SMPP bind down: taking no partitions until it is up (holding %d)", len(self._tasks))
-        if self._member:
-            await self._redis.zrem(self._keys.members(), self.owner)
-            self._member = False
-        if self._tasks and now - self._unready_since >= self._lease_ms / 1000:
+        if self._joined == self._keys.members():
+            await self._leave()
+        down_long = now - self._unready_since >= self._lease_ms / 1000
+        if down_long and not await self._live(self._keys.members()):
+            if self._joined is None:
+                log.warning("no process has an SMPP bind: working partitions anyway (SMS replies "
+                            "queue until a bind is up)")
+            return await self._fair_share(self._keys.standby_members())
+        if self._joined is not None:
+            await self._leave()
+        if self._tasks and down_long:
             log.warning("SMPP bind down for over a lease: handing back %d partitions", len(self._tasks))
             await asyncio.gather(*(self._hand_back(p) for p in sorted(self._tasks)))
         return len(self._tasks)
 
-    async def _fair_share(self) -> int:
-        self._member = True
+    async def _live(self, members: str) -> int:
+        return int(await self._redis.zcount(members, int(time.time() * 1000), "+inf"))
+
+    async def _leave(self) -> None:
+        if self._joined is not None:
+            await self._redis.zrem(self._joined, self.owner)
+            self._joined = None
+
+    async def _fair_share(self, members: str | None = None) -> int:
+        """Heartbeat in `members` (the ready ones by default); ceil(partitions / live ones)."""
+        members = members or self._keys.members()
+        if self._joined not in (None, members):
+            await self._leave()
+        self._joined = members
         now_ms = int(time.time() * 1000)
-        members = self._keys.members()
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(members, {self.owner: now_ms + self._lease_ms})
             pipe.zremrangebyscore(members, "-inf", now_ms)
@@ -197,5 +221,5 @@ class PartitionLeases:
         except RedisError:
             log.warning("could not release leases; they expire by themselves")
         with contextlib.suppress(RedisError):
-            await self._redis.zrem(self._keys.members(), self.owner)
+            await self._leave()
         self._tasks.clear()

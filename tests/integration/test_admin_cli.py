@@ -94,7 +94,7 @@ async def test_dead_letters_queues_and_partitions_from_the_cli(
     assert table.splitlines()[0].split()[:2] == ["field", "value"]
     assert len([line for line in table.splitlines() if line.split()[:1] == ["15"]]) == 1
     partitions = ok(redis_url, "admin", "partitions")
-    assert (partitions["members"], partitions["unheld"]) == ([], list(range(16)))
+    assert (partitions["members"], partitions["standby"], partitions["unheld"]) == ([], [], list(range(16)))
 
     actions = [r["action"] for r in ok(redis_url, "audit")["records"]]
     assert actions[:3] == ["admin_dead_letters_purge", "admin_dead_letters_purge",

@@ -37,15 +37,16 @@ def pid_of(owner: str | None) -> int | None:
 async def test_a_process_without_a_bind_holds_no_partition_and_the_bound_one_answers_promptly(
     sim: SmscSimulator, db: redis.asyncio.Redis, gateways: Gateways
 ) -> None:
-    unbound = await gateways.start(closed_port())  # first, so it could take them all
-    await unbound.wait_log("taking no partitions until it is up")
     bound = await gateways.start(sim.port)
-    await sim.wait_bound(1, timeout=10)
     await bound.wait_log("took partition", count=KEYS.partitions)
+    unbound = await gateways.start(closed_port())
+    await unbound.wait_log("taking no partitions until it is up")
+    # Longer than a lease (1 s here), several looks: still nothing for the unbound one.
+    await unbound.wait_log("link to .* lost", count=8, timeout=15)
     assert {pid_of(owner) for owner in await holders(db)} == {bound.pid}
-    assert unbound.count("took partition") == 0
     members = await db.zrange(KEYS.members(), 0, -1)
     assert [pid_of(member) for member in members] == [bound.pid]  # the unbound one is no member
+    assert await db.zcard(KEYS.standby_members()) == 0  # nor standing by: a bound one exists
 
     citizen = Citizen(sim, "989125550001")
     loop = asyncio.get_running_loop()
@@ -54,6 +55,24 @@ async def test_a_process_without_a_bind_holds_no_partition_and_the_bound_one_ans
     await citizen.reply(timeout=5)
     assert loop.time() - sent < 3.0  # not behind a partition held by the process with no bind
     assert unbound.count("took partition") == 0
+
+
+@pytest.mark.slow
+async def test_with_no_bind_anywhere_the_partitions_are_worked_then_taken_by_the_first_bound(
+    sim: SmscSimulator, db: redis.asyncio.Redis, gateways: Gateways
+) -> None:
+    # The SMSC down for everyone: after a lease the process works the partitions anyway (turns
+    # run, HTTP USSD screens are answered, SMS replies queue)...
+    alone = await gateways.start(closed_port())
+    await alone.wait_log("no process has an SMPP bind: working partitions anyway")
+    await alone.wait_log("took partition", count=KEYS.partitions)
+    assert {pid_of(owner) for owner in await holders(db)} == {alone.pid}
+    # ...and a process that binds takes them all over at once.
+    bound = await gateways.start(sim.port)
+    await alone.wait_log("handing back 16 partitions")
+    await bound.wait_log("took partition", count=KEYS.partitions)
+    assert {pid_of(owner) for owner in await holders(db)} == {bound.pid}
+    assert await db.zcard(KEYS.standby_members()) == 0
 
 
 @pytest.mark.slow
