@@ -166,6 +166,9 @@ def print_result(result: dict[str, Any], form: str, out: TextIO) -> None:
     if form == "json":
         print(json.dumps(result, indent=2, ensure_ascii=False), file=out)
         return
+    if result and all(isinstance(value, list) and not value for value in result.values()):
+        print("(none)", file=out)
+        return
     lists = {name: value for name, value in result.items()
              if isinstance(value, list) and value and all(isinstance(item, dict) for item in value)}
     scalars = {name: value for name, value in result.items() if name not in lists}
@@ -175,8 +178,6 @@ def print_result(result: dict[str, Any], form: str, out: TextIO) -> None:
         if scalars or len(lists) > 1:
             print(f"\n{name}:", file=out)
         _table([dict(_flat(row)) for row in rows], out)
-    if not result or all(isinstance(v, list) and not v for v in result.values()):
-        print("(none)", file=out)
 
 
 def _flat(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
