@@ -17,7 +17,7 @@ from aiosmpplib import SmppCommandStatus
 from flows.catalog import default_catalog
 from gateway.app import Gateway
 from smpp.sim import SmscSimulator
-from tests.harness import SARA_DEVICE, SARA_NEW, SARA_OLD, running_gateway
+from tests.harness import ALI, ALI_ID, SARA_DEVICE, SARA_NEW, SARA_OLD, running_gateway
 from tests.processes import Citizen
 from tests.redis_events import keyspace
 
@@ -145,7 +145,9 @@ async def test_a_lockout_is_shown_and_reset(admin: Admin, redis_client: Any) -> 
     assert actions[0] == "admin_reset_lockout"
 
 
-async def test_audit_by_imei_number_national_id_and_time_after_a_real_restore(admin: Admin) -> None:
+async def test_audit_by_imei_number_national_id_and_time_after_a_real_restore(
+    admin: Admin, redis_client: Any
+) -> None:
     _gateway, sim, client = admin
     sara = Citizen(sim, SARA_NEW)
     await sara.text("1")
@@ -160,6 +162,10 @@ async def test_audit_by_imei_number_national_id_and_time_after_a_real_restore(ad
         assert (restore["imei"], restore["from_sim"], restore["to_sim"]) == (
             "49***18", "0935***0002", "0936***0003")
         assert SARA_DEVICE not in json.dumps(records) and SARA_ID not in json.dumps(records)
+    index = [key async for key in redis_client.scan_iter(match="hamta:{reg}:audit-ix:*")]
+    assert len(index) == 4  # the IMEI, the old and the new number, the owner's national ID
+    assert not any(value in key for key in index for value in (SARA_DEVICE, SARA_ID, SARA_NEW[2:],
+                                                                SARA_OLD[2:]))
     assert (await client.get("/v1/audit", params={"imei": "355762052793235"}))["records"] == []
     future = time.time() + 3600
     later = await client.get("/v1/audit", params={"imei": SARA_DEVICE, "since": str(future)})
@@ -249,3 +255,16 @@ async def test_without_a_token_the_admin_api_does_not_start_and_says_so(
     async with running_gateway(redis_url, admin={"port": 0}) as (gateway, _sim):
         assert gateway.admin_port is None
     assert "admin API off: admin.token (HAMTA_ADMIN__TOKEN) is not set" in caplog.text
+
+
+async def test_a_password_recovery_is_found_by_national_id_and_number(admin: Admin) -> None:
+    _gateway, sim, client = admin
+    ali = Citizen(sim, ALI)
+    await ali.text("2")
+    await ali.text(ALI_ID)
+    await ali.text("1365/04/12")
+    await ali.text("{code}")
+    for params in ({"national_id": ALI_ID}, {"msisdn": "09121110001"}):
+        records = (await client.get("/v1/audit", params=params))["records"]
+        assert [(r["action"], r["national_id"], r["requester"]) for r in records] == [
+            ("recover_password", "04***99", "0912***0001")], params
