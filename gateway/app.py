@@ -296,8 +296,8 @@ class Gateway:
     @contextlib.asynccontextmanager
     async def _admin_server(self) -> AsyncIterator[None]:
         """The admin API (gateway/admin/http_api.py) on its own port; off without admin.token."""
-        from gateway.admin.commands import operations_for
         from gateway.admin.http_api import build_admin_app
+        from gateway.admin.operations import operations_for
 
         admin = self.settings.admin
         if admin.token is None:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from gateway.admin.operations import AdminError, AdminOperations, Limits, Via
+from gateway.admin.operations import AdminError, AdminOperations, operations_for
 from gateway.admin.queries import parse_audit_query, parse_entry_id, parse_number
 from gateway.errors import FOREIGN_RETRYABLE
 from gateway.settings import Settings, effective_settings
@@ -61,19 +61,6 @@ def add_commands(commands: Any) -> None:
     check = checks.add_parser("check", help="validate and print the effective settings, secrets hidden")
     check.add_argument("--format", choices=["yaml", "json"], default="yaml")
     check.set_defaults(command=_config_check)
-
-
-def operations_for(settings: Settings, redis: Any, via: Via = "cli") -> AdminOperations:
-    """The operator's actions on `redis` (a CLI's or a gateway's client)."""
-    from gateway.sealing import Sealer
-    from gateway.store.dead_letters import DeadLetterStore
-    from gateway.store.keys import Keys
-
-    keys = Keys(settings.redis.prefix, settings.redis.partitions)
-    secret = settings.service.secret_key
-    sealer = Sealer(secret.get_secret_value().encode("utf-8")) if secret is not None else None
-    return AdminOperations(redis, keys, Limits.of(settings), DeadLetterStore(redis, keys, sealer),
-                           via=via, default_language=settings.service.default_language)
 
 
 def _admin_command(action: Action) -> Callable[[Settings, argparse.Namespace], int]:

@@ -24,6 +24,7 @@ from redis.exceptions import WatchError
 from flows.normalize import mask_digits, mask_msisdn
 from flows.session import SESSION_FIELDS, Subscriber
 from gateway.limits import WINDOW_SECONDS
+from gateway.sealing import Sealer
 from gateway.settings import Settings
 from gateway.store.audit import AuditLog, iso_time
 from gateway.store.dead_letters import DeadLetterStore, NotReplayable
@@ -281,3 +282,12 @@ def _pending(groups: object, name: str) -> int:
         if isinstance(group, dict) and group.get("name") == name:
             return int(group.get("pending", 0))
     return 0
+
+
+def operations_for(settings: Settings, redis: Any, via: Via = "cli") -> AdminOperations:
+    """The operator's actions on `redis` (a CLI's or a gateway's client)."""
+    keys = Keys(settings.redis.prefix, settings.redis.partitions)
+    secret = settings.service.secret_key
+    sealer = Sealer(secret.get_secret_value().encode("utf-8")) if secret is not None else None
+    return AdminOperations(redis, keys, Limits.of(settings), DeadLetterStore(redis, keys, sealer),
+                           via=via, default_language=settings.service.default_language)
