@@ -43,8 +43,8 @@ def exit_by(seconds: float, code: int = 1) -> threading.Timer:
     event loop cannot hold it up). Every wait of a graceful stop is bounded to end before;
     this only holds the promise (SIGTERM: out within service.shutdown_seconds) if one is not."""
     def overrun() -> None:
+        # No logging.shutdown(): it takes the handlers' locks, which a stuck thread may hold.
         log.error("stop overran its %.1fs budget; exiting now", seconds)
-        logging.shutdown()
         os._exit(code)
 
     timer = threading.Timer(seconds, overrun)
