@@ -43,8 +43,8 @@ from gateway.observability.http_intake import CountingBridge
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.scrape import Scraper
 from gateway.sealing import Sealer
-from gateway.settings import Settings, insecure_binding
-from gateway.stopping import EitherEvent
+from gateway.settings import Settings, insecure_binding, is_loopback
+from gateway.stopping import EitherEvent, exit_by
 from gateway.store.aggregator_bridge import RedisAggregatorBridge
 from gateway.store.batching import batched
 from gateway.store.dead_letters import DeadLetters
@@ -181,9 +181,9 @@ class Gateway:
         self._intake.last_link_loss = self._last_link_loss
         dialog = Dialog(self.registry, flow_config(settings))
         store = RedisSubscriberStore(turns_redis, self.keys, settings.service.default_language)
-        dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
-                                   settings.privacy.keep_dead_letter_text)
         sealer = Sealer(dialog.config.secret_key)
+        dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
+                                   settings.privacy.keep_dead_letter_text, sealer)
         self.worker = TurnWorker(turns_redis, self.keys, dialog, store, self.owner,
                                  settings.service.shortcode, settings.ussd.answer_budget_seconds,
                                  settings.ussd.session_seconds, dead_letters, sealer,
@@ -200,7 +200,10 @@ class Gateway:
                                   metrics=self.metrics)
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
-        self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds)
+        # Partitions are worked only while their replies can be sent (gateway/store/leases.py).
+        self.leases = PartitionLeases(self.redis, self.keys, self.owner, settings.redis.lease_seconds,
+                                      ready=lambda: self.smpp.can_submit,
+                                      wait_ready=self.smpp.wait_can_submit)
         self.scraper = Scraper(self.metrics, self.redis, self.keys, self.smpp,
                                BINDS_OF_MODE[settings.smpp.bind_mode], settings.smpp.bind_mode,
                                lambda: self.leases.owned, [self.worker.rate_limited])
@@ -211,6 +214,7 @@ class Gateway:
         self._stack: AsyncExitStack | None = None
         self._deadline: float | None = None  # when the graceful stop must be over
         self.http_port: int | None = None
+        self.admin_port: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -221,6 +225,7 @@ class Gateway:
         steps: list[tuple[str, Callable[[], AbstractAsyncContextManager[None]]]] = [
             ("Redis client", self._redis_client),
             (f"HTTP server on {self.settings.http.host}:{self.settings.http.port}", self._http_server),
+            (f"admin API on {self.settings.admin.host}:{self.settings.admin.port}", self._admin_server),
             ("SMPP link", self._smpp_link),
             ("partition leases", self._partitions),
         ]
@@ -255,6 +260,8 @@ class Gateway:
     async def run_until(self, stop: asyncio.Event) -> None:
         async with self:
             await stop.wait()
+            budget = self.settings.service.shutdown_seconds
+            exit_by(max(budget - min(0.1, budget / 20), 0.05))
 
     def _remaining(self) -> float:
         """Seconds left of the stop's budget (the whole budget when no stop has begun)."""
@@ -294,7 +301,8 @@ class Gateway:
         app = build_http_app(self.readiness, routes, guards, client_max_size=http.max_body_bytes,
                              console=self.console)
         # Bodies are read as sent: a compressed one is refused (415), never inflated.
-        runner = web.AppRunner(app, access_log=None, auto_decompress=False)
+        runner = web.AppRunner(app, access_log=None, auto_decompress=False,
+                               shutdown_timeout=self._close_reserve())
         try:
             await runner.setup()
             site = web.TCPSite(runner, http.host, http.port)
@@ -305,6 +313,40 @@ class Gateway:
         finally:
             await runner.cleanup()
             await waits_redis.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _admin_server(self) -> AsyncIterator[None]:
+        """The admin API (gateway/admin/http_api.py) on its own port; off without admin.token."""
+        from gateway.admin.http_api import build_admin_app
+        from gateway.admin.operations import operations_for
+
+        admin = self.settings.admin
+        if admin.token is None:
+            log.info("admin API off: admin.token (HAMTA_ADMIN__TOKEN) is not set")
+            yield
+            return
+        operations = operations_for(self.settings, self.redis, via="api")
+        app = build_admin_app(operations, admin.token.get_secret_value(), self._console_origins)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._close_reserve())
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, admin.host, admin.port).start()
+            self.admin_port = _bound_port(runner, admin.port)
+            log.info("admin API listening on %s:%s", admin.host, self.admin_port)
+            if not is_loopback(admin.host):
+                log.warning("the admin API on %s is reachable beyond this host and has no TLS of "
+                            "its own: put it behind a TLS proxy or a firewall", admin.host)
+            yield
+        finally:
+            await runner.cleanup()
+
+    def _console_origins(self) -> list[str]:
+        """Browser origins the admin API answers: admin.cors_origins, else the HTTP server's."""
+        if self.settings.admin.cors_origins:
+            return self.settings.admin.cors_origins
+        host, port = self.settings.http.host, self.http_port
+        names = {host, "localhost", "127.0.0.1"} if is_loopback(host) else {host}
+        return [f"http://{name}:{port}" for name in sorted(names)]
 
     def _check_http_exposure(self) -> None:
         """Settings validation refuses open callbacks on a non-loopback host already; this
@@ -345,28 +387,46 @@ class Gateway:
             group.create_task(self.sender.run(partition, EitherEvent(self._stop_sends, handed_over)))
             group.create_task(self.parts.run(partition, EitherEvent(self._stop_turns, handed_over)))
 
+    def _close_reserve(self) -> float:
+        """What a stop keeps, after the unbind, for closing the servers and Redis."""
+        return min(0.5, self.settings.service.shutdown_seconds / 10)
+
     async def _wind_down(self, leases: asyncio.Task[None]) -> None:
         """The flush gets what the end does not need: a quarter of the budget (at most the SMPP
-        response timeout) for the partitions to wind down, a little for the unbind."""
+        response timeout) for the partitions to wind down, a little for the unbind and the
+        closing. Every wait here is bounded by the stop's deadline."""
         budget = self.settings.service.shutdown_seconds
         unbind = min(1.0, budget / 8)
+        end = unbind + self._close_reserve()
         wind_down = min(self.settings.smpp.response_timeout_seconds, budget / 4)
         log.info("stopping gateway: refusing new MO, finishing turns, flushing replies")
         self._intake.draining = True
         self._stop_turns.set()
-        await self._flush_replies(self._remaining() - wind_down - unbind)
+        await self._flush_replies(self._remaining() - wind_down - end)
         self._stop_sends.set()
-        self.leases.release_grace_seconds = max(self._remaining() - unbind, 0.05)
+        grace = self._remaining() - end - 0.25
+        if not self.smpp.can_submit:
+            # No bind: the senders can only wait for one. Give the turns in hand their time
+            # (they need no bind) and no more; the replies stay queued for the next holder.
+            grace = min(grace, wind_down)
+        self.leases.release_grace_seconds = max(grace, 0.05)
         self._stop_leases.set()
-        await leases  # it hands every partition back as it ends
+        # It hands every partition back as it ends; past the deadline (Redis not answering the
+        # releases) the leases are left to expire.
+        _done, late = await asyncio.wait([leases], timeout=max(self._remaining() - end, 0.05))
+        if late:
+            log.warning("partitions not handed back in time; their leases expire by themselves")
+            leases.cancel()
+            self.leases.abandon()
+            await asyncio.gather(leases, return_exceptions=True)
 
     async def _flush_replies(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline and self.smpp.can_submit:
             try:
-                waiting = await self._queued_replies()
-            except FOREIGN_RETRYABLE:
+                waiting = await asyncio.wait_for(self._queued_replies(), max(deadline - loop.time(), 0.01))
+            except (*FOREIGN_RETRYABLE, TimeoutError):
                 break
             if not waiting:
                 return

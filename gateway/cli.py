@@ -1,4 +1,5 @@
-"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench, conformance."""
+"""`hamta-gateway` (also `python -m gateway`): run, smsc, phone, demo, registry, bench, conformance,
+admin, audit, config."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import event_loop
+from gateway.admin.commands import add_commands
 from gateway.errors import SettingsError, StartupFailed
 from gateway.logging_setup import configure_logging
 from gateway.settings import Settings, load_settings
@@ -89,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="log the simulator's and the gateway's INFO lines (default: results only)")
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
+    add_commands(commands)  # admin …, audit …, config check
     return parser
 
 

@@ -1,8 +1,11 @@
 """Settings: `config.yaml` defaults, overridden by `HAMTA_<SECTION>__<KEY>` variables.
 
 Validated once at start-up; a bad value stops the process with a message that names the key
-(`SettingsError`). The file is found at `$HAMTA_CONFIG`, else `config.yaml` in the working
-directory, else the one shipped at the repository root.
+(`SettingsError`). Layers, later winning: the packaged `config.yaml` (repository root), then
+`$HAMTA_CONFIG` (which must exist) or else a `config.yaml` in the working directory (each only
+overrides what it names), then the environment. An unknown key at any depth (in a file or the
+environment) and an empty secret are errors naming the key; a YAML syntax error names the
+file, line and column.
 """
 
 from __future__ import annotations
@@ -10,22 +13,24 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from gateway.errors import SettingsError
@@ -36,7 +41,22 @@ from smpp.ussd import BUILTIN_DIALECTS, UssdDialect
 PositiveSeconds = float
 
 
-class ServiceSettings(BaseModel):
+class Section(BaseModel):
+    """A settings section: an unknown key is an error (a typo never falls back to a default
+    silently), and so is a secret set to nothing (`HAMTA_SMPP__PASSWORD=`): unset it instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_empty_secret(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and "SecretStr" in str(field.annotation) and value in ("", b""):
+            raise ValueError("an empty secret: give it a value or leave the setting out")
+        return value
+
+
+class ServiceSettings(Section):
     shortcode: str = Field(min_length=1, max_length=20)
     ussd_code: str = Field("*7777#", pattern=r"^[*#][0-9*]*[0-9]#$")
     default_language: Literal["fa", "en"] = "fa"
@@ -53,7 +73,7 @@ class ServiceSettings(BaseModel):
     secret_key: SecretStr | None = Field(None, min_length=32)
 
 
-class LimitsSettings(BaseModel):
+class LimitsSettings(Section):
     """Abuse limits (docs/security.md), chosen for citizens, not attackers."""
 
     codes_per_hour: int = Field(3, ge=1)  # confirmation codes per number, across sessions
@@ -65,14 +85,14 @@ class LimitsSettings(BaseModel):
     sessionless_segments_per_second: float = Field(20, gt=0)
 
 
-class PrivacySettings(BaseModel):
+class PrivacySettings(Section):
     # Dead letters (messages that could not be handled or sent) keep masked numbers and no text,
     # for a week, unless an operator asks for the text (it may hold what a citizen typed).
     keep_dead_letter_text: bool = False
     dead_letter_ttl_seconds: int = Field(7 * 86400, gt=0)
 
 
-class SmppSettings(BaseModel):
+class SmppSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(2775, ge=1, le=65535)
     system_id: str = Field("hamta", min_length=1, max_length=15)
@@ -130,7 +150,7 @@ def _listed(values: frozenset[int] | tuple[int, ...]) -> str:
     return ", ".join(str(value) for value in sorted(values))
 
 
-class RedisSettings(BaseModel):
+class RedisSettings(Section):
     url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
     prefix: str = Field("hamta", pattern=r"^[a-z][a-z0-9_-]*$")
     partitions: int = Field(16, ge=1, le=1024)
@@ -139,7 +159,7 @@ class RedisSettings(BaseModel):
     cluster: bool = False  # url names one node of a Redis Cluster; the others are discovered
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     # Aggregators send it as X-Hamta-Token; unset, the callbacks are open: only on a loopback
@@ -191,14 +211,12 @@ def insecure_binding(http: HttpSettings) -> str | None:
             "run open anyway")
 
 
-class RegistrySettings(BaseModel):
+class RegistrySettings(Section):
     backend: Literal["redis"] = "redis"
 
 
-class DialectSettings(BaseModel):
+class DialectSettings(Section):
     """One dialect in ``config.yaml`` (``ussd.dialects.<name>``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     begin_ops: list[int] = Field(min_length=1)
     continue_ops: list[int] = Field(min_length=1)
@@ -216,7 +234,7 @@ class DialectSettings(BaseModel):
         )  # fmt: skip
 
 
-class UssdSettings(BaseModel):
+class UssdSettings(Section):
     """``ussd:`` in config.yaml. ``dialects`` adds to (or replaces) the built-in tables."""
 
     dialect: str = "smpp34"
@@ -240,7 +258,18 @@ class UssdSettings(BaseModel):
         return self.all_dialects()[self.dialect]
 
 
-class LoggingSettings(BaseModel):
+class AdminSettings(Section):
+    """The admin API (gateway/admin/): its own port, every route behind the token; without a
+    token it does not start (a log line says so)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)  # 0: the OS picks one (logged)
+    token: SecretStr | None = Field(None, min_length=16)
+    # Browser origins allowed to call it (the web console); empty: the HTTP server's own.
+    cors_origins: list[str] = []
+
+
+class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"  # json: one object per line (gateway/logging_setup.py)
     smpp_trace: bool = False  # every PDU, personal fields masked, on the logger hamta.smpp.trace
@@ -260,6 +289,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     limits: LimitsSettings = LimitsSettings()
     ussd: UssdSettings = UssdSettings()
+    admin: AdminSettings = AdminSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -270,20 +300,83 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_path())
-        return (init_settings, env_settings, yaml_source)
+        return (init_settings, env_settings, _Layers(settings_cls, read_config_files()))
 
 
-def config_path() -> Path:
+class _Layers(PydanticBaseSettingsSource):
+    """The config files, already read and merged (`read_config_files`)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._values
+
+
+PACKAGED_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+def config_files() -> list[Path]:
+    """The files read, in order: the packaged defaults, then `$HAMTA_CONFIG` (or else a
+    config.yaml in the working directory) over them."""
+    files = [PACKAGED_CONFIG]
     explicit = os.environ.get("HAMTA_CONFIG")
     if explicit:
-        return Path(explicit)
-    local = Path.cwd() / "config.yaml"
-    return local if local.exists() else Path(__file__).resolve().parents[1] / "config.yaml"
+        path = Path(explicit)
+        if not path.is_file():
+            raise SettingsError(f"HAMTA_CONFIG names {path}, which is not a readable file")
+        files.append(path)
+    else:
+        local = Path.cwd() / "config.yaml"
+        if local.is_file() and local.resolve() != PACKAGED_CONFIG:
+            files.append(local)
+    return [path for i, path in enumerate(files) if path.resolve() not in
+            {earlier.resolve() for earlier in files[:i]}]
+
+
+def read_config_files() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in config_files():
+        merged = _deep_merge(merged, _read_yaml(path))
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        context = exc.context_mark
+        near = (f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+                if exc.context and context else "")
+        raise SettingsError(f"{where}: YAML syntax error: {exc.problem or exc}{near}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path}: cannot be read: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: a mapping of sections (service:, smpp:, ...) was expected")
+    return loaded
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; `overrides` (section -> dict) win over everything."""
+    _check_environment()
     try:
         # Each section is a dict that pydantic validates; the model types them, not this call.
         return Settings(**overrides)  # type: ignore[arg-type]
@@ -291,10 +384,43 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(_describe(exc)) from exc
 
 
+# HAMTA_* variables that are not settings.
+NOT_SETTINGS = frozenset({"HAMTA_CONFIG"})
+
+
+def _check_environment() -> None:
+    """An unknown section in a variable (`HAMTA_SMTP__PORT`) is an error too; an unknown key
+    inside a known section is caught by the section itself."""
+    sections = set(Settings.model_fields)
+    for name in sorted(os.environ):
+        if not name.upper().startswith("HAMTA_") or name.upper() in NOT_SETTINGS:
+            continue
+        section = name[len("HAMTA_"):].split("__", 1)[0].lower()
+        if section not in sections:
+            raise SettingsError(f"setting {name}: unknown section {section!r}; known: "
+                                f"{', '.join(sorted(sections))}")
+
+
+def effective_settings(settings: Settings) -> dict[str, Any]:
+    """Every setting as plain data, secrets shown as `***` (and unset ones as null)."""
+    def hide(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "***"
+        if isinstance(value, dict):
+            return {key: hide(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [hide(item) for item in value]
+        return value
+
+    return {name: hide(getattr(settings, name).model_dump(mode="python"))
+            for name in Settings.model_fields}
+
+
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         dotted = ".".join(str(part) for part in error["loc"])
         env = "HAMTA_" + "__".join(str(part).upper() for part in error["loc"])
-        lines.append(f"setting {dotted} ({env}): {error['msg']}")
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"setting {dotted} ({env}): {message}")
     return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -120,6 +120,10 @@ class SmppClient:
         """The binds that are down right now, e.g. ["receiver"]; [] when bound."""
         return [session.kind for session in self._sessions if not session.is_bound]
 
+    async def wait_can_submit(self) -> None:
+        """Until the bind that submits is up."""
+        await self._transmitter.wait_bound()
+
     async def wait_bound(self) -> None:
         """Until every bind is up at once."""
         while not self.is_bound:

@@ -79,6 +79,10 @@ class Keys:
     def members(self) -> str:
         return f"{self.prefix}:members"
 
+    def standby_members(self) -> str:
+        """Processes without an SMPP bind, working partitions only while nobody has one."""
+        return f"{self.prefix}:members-standby"
+
     def receipt(self, smsc_message_id: str) -> str:
         return f"{self.prefix}:receipt:{smsc_message_id}"
 
@@ -115,3 +119,9 @@ class Keys:
 
     def audit(self) -> str:
         return f"{self._reg()}:audit"
+
+    def audit_index(self, kind: str, value: str) -> str:
+        """The newest audit entry ids naming one IMEI, number or national ID (capped); the
+        value is hashed, so no clear ID appears in a key name."""
+        digest = hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=16, person=b"hamta-audit-ix")
+        return f"{self._reg()}:audit-ix:{kind}:{digest.hexdigest()}"

@@ -26,6 +26,7 @@ from flows.ports import (
     SimRecord,
     SimStatus,
 )
+from gateway.store.audit import index_args, index_keys
 from gateway.store.fixtures import Fixture
 from gateway.store.keys import Keys
 from gateway.store.scripts import ScriptArg, load_script
@@ -68,10 +69,12 @@ class RedisRegistry:
         keys = [
             k.device(move.imei), k.operation(move.operation_id), k.sim_devices(move.from_sim),
             target, k.audit(), k.sim(move.from_sim),
+            *index_keys(k, imeis=[move.imei], msisdns=[move.from_sim, move.to_sim, move.requester],
+                        national_ids=[move.to_national_id, move.registered_owner]),
         ]
         args: list[ScriptArg] = [
             move.imei, move.from_sim, move.registered_owner, move.to_sim, move.to_national_id,
-            move.requester, move.message_id, OPERATION_TTL_SECONDS, move.operation_id,
+            move.requester, move.message_id, OPERATION_TTL_SECONDS, move.operation_id, *index_args(),
         ]
         return MoveResult(await self._restore(keys=keys, args=args))
 
@@ -88,11 +91,12 @@ class RedisRegistry:
         # scrypt is deliberately slow (~50 ms): hash off the event loop.
         k, nid = self._keys, change.national_id
         keys = [k.person(nid), k.cartable(nid), k.operation(change.operation_id), k.audit(),
-                k.national_id_devices(nid)]
+                k.national_id_devices(nid),
+                *index_keys(k, national_ids=[nid], msisdns=[change.requester])]
         password_hash = await asyncio.to_thread(hash_password, new_password)
         args: list[ScriptArg] = [nid, change.requester, "1" if change.add_requester else "0",
                                  password_hash, OPERATION_TTL_SECONDS, change.message_id,
-                                 change.operation_id]
+                                 change.operation_id, *index_args()]
         result, devices = await self._recover_password(keys=keys, args=args)
         return MoveResult(result), int(devices)
 

@@ -7,8 +7,11 @@ transaction stays in one slot; the partitions spread over the masters.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,7 +31,7 @@ from gateway.store.registry import RedisRegistry
 from smpp.sim import SmscSimulator
 from tests.harness import SARA_DEVICE, SARA_NEW, demo_registry, gateway_settings
 from tests.integration.test_registry import SPEC_EXAMPLE
-from tests.processes import Citizen, Gateways
+from tests.processes import ROOT, Citizen, Gateways
 
 pytestmark = pytest.mark.slow
 KEYS = Keys()
@@ -165,3 +168,28 @@ async def test_the_cluster_setting_picks_the_cluster_client() -> None:
     finally:
         await client.aclose()
     assert not gateway_settings("redis://127.0.0.1:7000/0", 2775).redis.cluster  # the default
+
+
+async def test_the_admin_commands_work_on_a_cluster(cluster: LocalCluster, cluster_db: RedisCluster) -> None:
+    """Issue 11: the reset's WATCH transaction stays in one partition slot, the audit record and
+    its index in the {reg} slot, the queue and partition views span every master."""
+    now = time.time()
+    await cluster_db.set(KEYS.subscriber(SARA_NEW), json.dumps(
+        {"msisdn": SARA_NEW, "strikes": [now] * 5, "locked_until": now + 600}), ex=3600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMTA_")}
+    env |= {"HAMTA_REDIS__URL": cluster.url, "HAMTA_REDIS__CLUSTER": "true",
+            "HAMTA_CONFIG": str(ROOT / "config.yaml")}
+
+    def admin(*args: str) -> object:
+        result = subprocess.run([sys.executable, "-m", "gateway", *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert admin("admin", "reset-lockout", SARA_NEW) == {"ok": True}
+    state = admin("admin", "subscriber", SARA_NEW)
+    assert state["lockout"]["locked"] is False  # type: ignore[index]
+    records = admin("audit", "--msisdn", SARA_NEW)["records"]  # type: ignore[index]
+    assert [r["action"] for r in records] == ["admin_reset_lockout"]
+    assert len(admin("admin", "queues")["partitions"]) == 16  # type: ignore[index]
+    assert admin("admin", "partitions")["unheld"] == list(range(16))  # type: ignore[index]
