@@ -15,12 +15,13 @@ import os
 import re
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -160,11 +161,14 @@ async def _bound_or_failed(sim: SmscSimulator, process: subprocess.Popen[bytes])
         raise RuntimeError(f"the ESME under test did not bind (exit code {process.poll()})") from None
 
 
-async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
-    """SMS dialogs for subscribers 0..count-1, then USSD ones for count..2*count-1."""
+async def _gateway_run(redis_url: str, count: int, backend: str = "redis") -> tuple[Run, Run]:
+    """SMS dialogs for subscribers 0..count-1, then USSD ones for count..2*count-1, on an
+    emptied Redis (the bench's own) with a fresh registry; backend "http": through a
+    `registry serve` process on that Redis."""
     async with SmscSimulator(port=0, password="bench") as sim:
         settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
         redis = connect_redis(settings)
+        await redis.flushall()  # the bench's private redis-server: the previous backend's state
         await RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions)).load(
             parse_fixture(bench_fixture(2 * count)))
         await redis.aclose()
@@ -172,10 +176,41 @@ async def _gateway_run(redis_url: str, count: int) -> tuple[Run, Run]:
                "HAMTA_SMPP__PASSWORD": "bench", "HAMTA_SERVICE__SECRET_KEY": secrets.token_hex(32),
                "HAMTA_SMPP__TPS": "100000",
                "HAMTA_SMPP__WINDOW": "100", "HAMTA_HTTP__PORT": "0", "HAMTA_LOGGING__LEVEL": "WARNING"}
-        with _process(["-m", "gateway", "run"], env) as process:
+        with contextlib.ExitStack() as stack:
+            if backend == "http":
+                token, port = secrets.token_hex(16), _free_port()
+                serve_env = {**env, "HAMTA_REGISTRY__TOKEN": token}
+                stack.enter_context(_process(["-m", "gateway", "registry", "serve", "--port", str(port)],
+                                             serve_env))
+                await _listening(port)
+                env |= {"HAMTA_REGISTRY__BACKEND": "http", "HAMTA_REGISTRY__URL": f"http://127.0.0.1:{port}",
+                        "HAMTA_REGISTRY__TOKEN": token}
+            process = stack.enter_context(_process(["-m", "gateway", "run"], env))
             await _bound_or_failed(sim, process)
             sms = await _drive(sim, count, _dialog)
             return sms, await _drive(sim, count, _ussd_dialog, first=count)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _listening(port: int, timeout: float = 30) -> None:
+    """Until the registry server accepts connections (its start-up, not a fixed pause)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"registry serve did not listen on {port}") from None
+            await asyncio.sleep(0.05)  # polling a process's start-up: it has no other signal
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
 
 
 async def _echo_run(count: int) -> Run:
@@ -185,20 +220,37 @@ async def _echo_run(count: int) -> Run:
             return await _drive(sim, count, _echo_dialog)
 
 
-async def bench(subscribers: int, out: TextIO) -> None:
+async def bench(subscribers: int, out: TextIO, backends: Sequence[str] = ("redis",)) -> None:
+    """The dialogs with each registry backend in turn (`--registry redis --registry http`),
+    then the echo ESME; the figures printed side by side."""
+    runs: dict[str, tuple[Run, Run]] = {}
     with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
           RedisServer(Path(directory)) as redis_server):
-        gateway, ussd = await _gateway_run(redis_server.url, subscribers)
+        for backend in dict.fromkeys(backends):
+            runs[backend] = await _gateway_run(redis_server.url, subscribers, backend)
     echo = await _echo_run(subscribers)
-    _report(out, subscribers, gateway, echo, ussd)
+    first, *others = runs
+    gateway, ussd = runs[first]
+    _report(out, subscribers, gateway, echo, ussd, "" if first == "redis" else f" (registry {first})")
+    for backend in others:
+        _backend_report(out, backend, *runs[backend], runs[first][0], first)
 
 
-def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run, ussd: Run) -> None:
+def _backend_report(out: TextIO, backend: str, sms: Run, ussd: Run, base: Run, base_name: str) -> None:
+    print(f"gateway (registry {backend}): {sms.turns_per_second:8.1f} turns/s  "
+          f"p50 {sms.percentile(50):6.1f} ms  p99 {sms.percentile(99):6.1f} ms  "
+          f"({sms.turns_per_second / base.turns_per_second:.2f}x the {base_name} backend, "
+          f"whose p99 is {base.percentile(99):.1f} ms); USSD p99 {ussd.percentile(99):6.1f} ms",
+          file=out, flush=True)
+
+
+def _report(out: TextIO, subscribers: int, gateway: Run, echo: Run, ussd: Run, label: str = "") -> None:
     def line(text: str) -> None:
         print(text, file=out, flush=True)
 
     line(f"subscribers: {subscribers}, 4 turns each (restore dialog, Persian, 2-part replies)")
-    line(f"gateway: {gateway.turns_per_second:8.1f} turns/s  {gateway.turns_per_second / 4:7.1f} dialogs/s  "
+    line(f"gateway{label}: {gateway.turns_per_second:8.1f} turns/s  "
+         f"{gateway.turns_per_second / 4:7.1f} dialogs/s  "
          f"p50 {gateway.percentile(50):6.1f} ms  p95 {gateway.percentile(95):6.1f} ms  "
          f"p99 {gateway.percentile(99):6.1f} ms")
     line("echo ESME (aiosmpplib, stock correlator, same 2-part replies): "

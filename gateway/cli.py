@@ -69,8 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("kind", choices=["imei", "msisdn", "national-id"])
     show.add_argument("value")
     show.set_defaults(command=_registry_show)
+    serve = actions.add_parser(
+        "serve", help="serve the embedded registry over the HTTP registry API",
+        description="The embedded registry on redis.url behind docs/registry-api.yaml, requiring "
+                    "registry.token (HAMTA_REGISTRY__TOKEN) as a bearer token, until SIGINT/SIGTERM.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8090)
+    serve.set_defaults(command=_registry_serve)
     bench = commands.add_parser("bench", help="measure turns/s against a bare ESME")
     bench.add_argument("--subscribers", type=int, default=200)
+    bench.add_argument("--registry", choices=["redis", "http"], action="append",
+                       help="the registry backend(s) to measure, each in turn (default: redis); "
+                            "http runs the same dialogs through `registry serve`")
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
     return parser
@@ -230,7 +240,14 @@ def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     from devtools.bench import bench
 
-    asyncio.run(bench(args.subscribers, sys.stdout))
+    asyncio.run(bench(args.subscribers, sys.stdout, backends=args.registry or ["redis"]))
+    return 0
+
+
+def _registry_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.registry_http.serving import serve
+
+    _until_signal(lambda stop: serve(settings, args.host, args.port, stop))
     return 0
 
 

@@ -17,11 +17,13 @@ from redis.asyncio import Redis
 from flows.dialog import Dialog
 from flows.dialog_types import ReplyKind
 from flows.normalize import mask_msisdn
+from flows.ports import RegistryUnavailable
 from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
 from gateway.limits import ReplyBudget
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
+from gateway.registry_http.deadline import turn_deadline
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
@@ -43,8 +45,9 @@ class TurnWorker:
         self, redis: Redis, keys: Keys, dialog: Dialog, store: SubscriberStore, owner: str,
         shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
         dead_letters: DeadLetters | None = None, sealer: Sealer | None = None,
-        budget: ReplyBudget | None = None,
+        budget: ReplyBudget | None = None, registry_deadline_seconds: float = 10.0,
     ) -> None:
+        self._registry_deadline = registry_deadline_seconds
         self._budget = budget or ReplyBudget()
         self.rate_limited: Counter[str] = Counter()
         self._dead_letters = dead_letters or DeadLetters(keys)
@@ -96,10 +99,19 @@ class TurnWorker:
     async def turn(self, partition: int, entry: Entry) -> None:
         message = from_stream_entry(*entry)
         subscriber = await self._store.load(message.sender)
-        if message.channel == "ussd":
-            outbound = await self._ussd_turn(subscriber, message)
-        else:
-            outbound = await self._sms_turn(subscriber, message)
+        try:
+            with turn_deadline(self._registry_deadline):
+                if message.channel == "ussd":
+                    outbound = await self._ussd_turn(subscriber, message)
+                else:
+                    outbound = await self._sms_turn(subscriber, message)
+        except RegistryUnavailable as exc:
+            # Nothing of the turn is kept: the state as it was before (so a confirming turn
+            # sent again retries its change under the same operation id), the MO acknowledged
+            # with the notice, and the citizen writes again.
+            log.warning("registry unavailable for %s's turn: %s", mask_msisdn(message.sender), exc)
+            subscriber = await self._store.load(message.sender)
+            outbound = self._registry_unavailable(subscriber, message)
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
@@ -153,6 +165,14 @@ class TurnWorker:
             subscriber.ussd_pages = []
             screen = Screen(self._dialog.render(subscriber, "ussd_slow"), end=True)
         return [*outbound, _screen(message, screen)]
+
+    def _registry_unavailable(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+        text = self._dialog.render(subscriber, "registry_unavailable")
+        if message.channel != "ussd":
+            return [self._sms(message, text, "reply")]
+        if time.time() - message.received_at > self._answer_budget:  # the screen is gone by now
+            return [self._sms(message, text, "reply"), _screen(message, Screen(text, end=True))]
+        return [_screen(message, Screen(text, end=True))]
 
     def _numbered(self, reply: OutboundMessage, outbound_id: str) -> str:
         """The queued JSON of a reply; a code's or a password's text sealed, never in clear."""

@@ -106,3 +106,7 @@ class Keys:
 
     def audit(self) -> str:
         return f"{self._reg()}:audit"
+
+    def registry_idempotency(self, key: str) -> str:
+        """`registry serve`: a change's first answer under its Idempotency-Key (with a TTL)."""
+        return f"{self._reg()}:idem:{key}"
