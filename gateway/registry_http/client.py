@@ -228,7 +228,8 @@ class HttpRegistry:
                 async with self._http().post(self._base + path, json=payload, headers=headers) as response:
                     status = response.status
                     if status == 200:
-                        return answer_type.model_validate(await response.json(content_type=None))
+                        answer = answer_type.model_validate(await response.json(content_type=None))
+                        return _replayed(answer) if response.headers.get(wire.REPLAYED) == "true" else answer
                     if status == 404 and found_or_none:
                         return None
                     problem = _status_problem(status)
@@ -249,6 +250,14 @@ class HttpRegistry:
 
 
 Request = TypeVar("Request", bound=wire.Body)
+
+
+def _replayed(answer: Answer) -> Answer:
+    """A first answer replayed for a repeated key: to the flows the change was applied before,
+    as the embedded registry says of an operation id seen twice."""
+    if getattr(answer, "result", None) == "applied":
+        return answer.model_copy(update={"result": "already_applied"})
+    return answer
 
 
 def _request(model: type[Request], **fields: Any) -> Request | None:
