@@ -9,7 +9,7 @@
 #   make lint    mypy --strict and ruff, both configured in pyproject.toml (CI runs it)
 #   make test    the whole test suite (PYTEST_ARGS="-k normalize" to narrow it)
 #   make demo    SMSC simulator + gateway + subscriber console, all local
-#   make bench   the load benchmark
+#   make bench   the load benchmark (REGISTRY=http: also through `registry serve`, side by side)
 #   make clean   remove the virtualenv, caches and run directories
 
 SHELL := /bin/bash
@@ -76,7 +76,7 @@ demo: venv redis
 	$(VENV)/bin/hamta-gateway demo $(ARGS)
 
 bench: venv redis
-	$(VENV)/bin/hamta-gateway bench $(ARGS)
+	$(VENV)/bin/hamta-gateway bench $(if $(REGISTRY),--registry $(REGISTRY)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .run conformance-results.xml

@@ -47,6 +47,10 @@ class CircuitBreaker:
     def succeeded(self) -> None:
         self._failures, self._opened_at, self._probing = 0, None, False
 
+    def abandoned(self) -> None:
+        """A call ended without an outcome (cancelled): a probe may go out again."""
+        self._probing = False
+
     def failed(self) -> None:
         self._failures += 1
         if self._probing or self._failures >= self._threshold:

@@ -177,14 +177,14 @@ class HttpRegistry:
             raise RegistryUnavailable(f"registry circuit open ({self.last_problem})")
         try:
             answer = await self._attempts(path, payload, headers, answer_type, found_or_none, attempts)
-        except RegistryRefused as exc:
+        except RegistryUnavailable as exc:  # refused credentials, or an answer no retry mends
             self._failed(str(exc))
             raise
         except _Retryable as exc:
             self._failed(str(exc))
-            raise RegistryUnavailable(str(exc)) from None
-        except BaseException:
-            self._breaker.failed()  # cancelled mid-call: never leave a probe pending
+            raise RegistryUnavailable(str(exc)) from exc
+        except asyncio.CancelledError:
+            self._breaker.abandoned()  # the turn was cancelled: never leave a probe pending
             raise
         self._breaker.succeeded()
         self.last_problem = None

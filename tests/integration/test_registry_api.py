@@ -159,6 +159,8 @@ async def test_errors_are_problem_details_that_echo_nothing(api: Api) -> None:
     form = await api.post("/v1/people/verify-birth-date", None, raw=b"national_id=1",
                           content_type="application/x-www-form-urlencoded", valid_request=False)
     assert form.status == 415
+    huge = await api.post("/v1/sims/check", {"msisdn": SARA_OLD, "pad": "x" * 20_000}, valid_request=False)
+    assert huge.status == 413
 
 
 def _restore(message_id: str = "m-1", **change: str) -> dict[str, str]:

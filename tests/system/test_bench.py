@@ -19,3 +19,10 @@ async def test_tiny_bench_reports_a_ratio() -> None:
     report = out.getvalue()
     assert "gateway:" in report and "echo ESME" in report and "ratio gateway/echo:" in report
     assert "USSD (same dialog" in report and "screens/s" in report
+
+
+async def test_tiny_bench_through_the_registry_server_beside_the_embedded_one() -> None:
+    out = io.StringIO()
+    await bench(2, out, backends=["redis", "http"])
+    report = out.getvalue()
+    assert "gateway:" in report and "gateway (registry http):" in report and "p99" in report

@@ -100,8 +100,9 @@ async def test_registry_down_during_100_dialogs_every_one_completes_and_moves_on
             unavailable.set()
             await back.wait()
 
+    fixture = bench_fixture(count)
+
     async def dialog(i: int) -> None:
-        fixture = bench_fixture(count)
         new, device = fixture["sims"][2 * i + 1]["msisdn"], fixture["devices"][i]
         citizen = Citizen(sim, "98" + new[1:])
         assert await turn(citizen, "1") == fa("ask_imei")
@@ -124,9 +125,9 @@ async def test_registry_down_during_100_dialogs_every_one_completes_and_moves_on
     moved = await restores(db)
     assert len(moved) == count  # every device moved...
     assert len({entry["imei"] for entry in moved}) == count  # ...exactly once
-    for i, device in enumerate(bench_fixture(count)["devices"]):
-        assert await db.hget(KEYS.device(device["imei"]), "sim") == "98" + bench_fixture(count)["sims"][
-            2 * i + 1]["msisdn"][1:]
+    fixture = bench_fixture(count)
+    for device, new in zip(fixture["devices"], fixture["sims"][1::2], strict=True):
+        assert await db.hget(KEYS.device(device["imei"]), "sim") == "98" + new["msisdn"][1:]
 
 
 @pytest.mark.slow
