@@ -3,7 +3,8 @@
 
 Every record lives under the `{reg}` hash tag; a restore is one Lua script (checks, move,
 operation marker, audit record), so it is atomic and applied once per operation. Beyond the
-interface it loads fixtures (`registry load`) and shows records (`registry show`).
+interface it loads fixtures (`registry load`), shows records (`registry show`), and is what the
+reference server (`registry serve`, gateway/registry_http/server.py) puts behind the HTTP API.
 """
 
 from __future__ import annotations
