@@ -13,7 +13,8 @@
 #   make lint    mypy --strict and ruff, both configured in pyproject.toml (CI runs it)
 #   make test    the whole test suite (PYTEST_ARGS="-k normalize" to narrow it)
 #   make demo    SMSC simulator + gateway + subscriber console, all local
-#   make bench   the load benchmark: only its results (ARGS=--verbose: the processes' INFO lines too)
+#   make bench   the load benchmark: only its results (ARGS=--verbose: the processes' INFO lines
+#                too; REGISTRY=http: also through `registry serve`, side by side)
 #   make clean   remove the virtualenv, caches and run directories
 
 SHELL := /bin/bash
@@ -83,7 +84,7 @@ demo: venv redis
 	$(VENV)/bin/hamta-gateway demo $(ARGS)
 
 bench: venv redis
-	$(VENV)/bin/hamta-gateway bench $(ARGS)
+	$(VENV)/bin/hamta-gateway bench $(if $(REGISTRY),--registry $(REGISTRY)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .run conformance-results.xml tests/artifacts

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from devtools.bench_fixture import bench_fixture, imei, new_msisdn, old_number
-from devtools.redis_server import RedisServer
+from devtools.redis_server import RedisServer, free_port
 from gateway.app import connect_redis
 from gateway.settings import load_settings
 from gateway.store.fixtures import parse_fixture
@@ -242,8 +243,9 @@ async def _balanced(redis_url: str, processes: int, timeout: float = 60.0) -> No
 
 
 def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm: int = 20,
-                profile: Path | None = None, log_level: str = "WARNING") -> Run:
-    """`dialogs` restores through `processes` gateway processes sharing one fresh Redis."""
+                profile: Path | None = None, log_level: str = "WARNING", registry: str = "redis") -> Run:
+    """`dialogs` restores through `processes` gateway processes sharing one fresh Redis; with
+    `registry` "http", their registry is a `registry serve` process on that Redis."""
     with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
           RedisServer(Path(directory)) as redis_server):
         total = warm + dialogs
@@ -252,6 +254,8 @@ def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm
         try:
             with contextlib.ExitStack() as gateways:
                 env = _gateway_env(redis_server.url, stack.esme_port, log_level)
+                if registry == "http":
+                    env |= _registry_server(gateways, env)
                 procs = [gateways.enter_context(_process(["-m", "gateway", "run"], env))
                          for _ in range(processes)]
                 pids = [p.pid for p in procs]
@@ -275,6 +279,26 @@ def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm
         run.segments = int(str(routed["mt_segments"]))
         run.notes["segments_per_dialog"] = run.segments / total
         return run
+
+
+def _registry_server(stack: contextlib.ExitStack, env: dict[str, str]) -> dict[str, str]:
+    """A `registry serve` process on the bench's Redis; the settings that point a gateway at it."""
+    token, port = secrets.token_hex(16), free_port()
+    server = stack.enter_context(_process(["-m", "gateway", "registry", "serve", "--port", str(port)],
+                                          {**env, "HAMTA_REGISTRY__TOKEN": token}))
+    _listening(port, server)
+    return {"HAMTA_REGISTRY__BACKEND": "http", "HAMTA_REGISTRY__URL": f"http://127.0.0.1:{port}",
+            "HAMTA_REGISTRY__TOKEN": token}
+
+
+def _listening(port: int, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Until the server accepts connections (a process's start-up has no other signal)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"registry serve did not listen on {port} (exit code {process.poll()})")
 
 
 def echo_run(dialogs: int, concurrency: int, loads: int) -> Run:
@@ -335,8 +359,9 @@ async def ussd_run(dialogues: int) -> Run:
 
 def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes: tuple[int, ...] = (1, 2),
           loads: int = 1, ussd: int = 100, idle_dialogs: int = 200, profile: Path | None = None,
-          log_level: str = "WARNING") -> None:
-    """`log_level`: the gateway processes' (the caller sets this process's own)."""
+          log_level: str = "WARNING", registries: tuple[str, ...] = ("redis",)) -> None:
+    """`log_level`: the gateway processes' (the caller sets this process's own); `registries`:
+    "http" adds the same dialogs through the reference registry server, one process."""
     def line(text: str = "") -> None:
         print(text, file=out, flush=True)
 
@@ -346,6 +371,8 @@ def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes:
     runs = {n: gateway_run(dialogs, concurrency, n, loads, profile=profile, log_level=log_level)
             for n in processes}
     single = gateway_run(idle_dialogs, 1, 1, 1)
+    over_http = (gateway_run(dialogs, concurrency, 1, loads, log_level=log_level, registry="http")
+                 if "http" in registries else None)
     line()
     line("| | turns/s | ratio to echo | p50 ms | p99 ms | MT segments per dialog |")
     line("|---|---|---|---|---|---|")
@@ -357,6 +384,11 @@ def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes:
              f"| {run.percentile(99):.1f} | {run.notes['segments_per_dialog']:.1f} |")
     line(f"| gateway, 1 process, 1 subscriber | {single.turns_per_second:.0f} | | "
          f"{single.percentile(50):.1f} | {single.percentile(99):.1f} | |")
+    if over_http is not None:
+        line(f"| gateway, 1 process, registry over HTTP (`registry serve`) | "
+             f"{over_http.turns_per_second:.0f} | {over_http.turns_per_second / echo.turns_per_second:.2f} "
+             f"| {over_http.percentile(50):.1f} | {over_http.percentile(99):.1f} "
+             f"| {over_http.notes['segments_per_dialog']:.1f} |")
     line()
     for name, run in [("echo", echo), *((f"gateway x{n}", run) for n, run in runs.items())]:
         spent = ", ".join(f"{group} {seconds:.1f} s" for group, seconds in run.cpu.items())

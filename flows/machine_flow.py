@@ -16,7 +16,7 @@ from flows.confirmation import send_code
 from flows.dialog_types import Turn
 from flows.outcomes import RECOVERY_OUTCOMES
 from flows.ports import Registry
-from flows.restore_rules import requester_owner
+from flows.restore_rules import requester_sim
 from flows.session import Session
 
 Handler = Callable[[Turn, "Position"], Awaitable[None]]
@@ -52,7 +52,10 @@ class MachineFlow:
         first = next(iter(self.States))
         self._first = first
         self._machine = Machine(
-            model=None, states=self.States, transitions=self.TRANSITIONS, initial=first,
+            model=None,
+            states=self.States,
+            transitions=self.TRANSITIONS,
+            initial=first,
             auto_transitions=False,
         )
         self._handlers = self.handlers()
@@ -65,7 +68,7 @@ class MachineFlow:
 
     async def open_if_eligible(self, turn: Turn) -> bool:
         """Every flow starts from an active SIM with a known owner (DESIGN §1 step 1)."""
-        if await requester_owner(self._registry, turn.subscriber.msisdn) is None:
+        if await requester_sim(self._registry, turn.subscriber.msisdn) is None:
             turn.say("requester_not_eligible")
             turn.marks.ended.append((self.name, RECOVERY_OUTCOMES["requester_not_eligible"]))
             return False

@@ -12,14 +12,18 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from flows.normalize import mask_msisdn
 from flows.password_hash import hash_password
 from flows.ports import (
+    CartableSummary,
+    DeviceCheck,
     DeviceRecord,
     MoveResult,
     PasswordChange,
     PersonRecord,
     Registry,
     RestoreMove,
+    SimCheck,
     SimRecord,
 )
 
@@ -55,6 +59,52 @@ class MemoryRegistry(Registry):
 
     # -- Registry
 
+    async def check_sim(self, msisdn: str, national_id: str = "") -> SimCheck | None:
+        sim = self._sims.get(msisdn)
+        if sim is None:
+            return None
+        owner = self._people.get(sim.owner)
+        in_cartable = owner is not None and owner.cartable is not None and msisdn in owner.cartable
+        return SimCheck(
+            sim.status, bool(sim.owner), bool(national_id) and sim.owner == national_id, in_cartable
+        )
+
+    async def check_device(self, imei: str, requester: str, old_sim: str) -> DeviceCheck | None:
+        device = self._devices.get(imei)
+        if device is None:
+            return None
+        requester_sim = self._sims.get(requester)
+        owner = requester_sim.owner if requester_sim is not None else ""
+        if device.in_national_id_cartable:
+            return DeviceCheck(True, bool(owner) and device.national_id == owner)
+        home = self._sims.get(device.sim)
+        attached = home is not None and home.status == "active" and home.owner == device.registered_owner
+        return DeviceCheck(
+            False,
+            bool(owner) and device.registered_owner == owner,
+            on_old_sim=device.sim == old_sim,
+            on_requester_sim=device.sim == requester,
+            attached=attached,
+        )
+
+    async def cartable(self, national_id: str, requester: str) -> CartableSummary | None:
+        person = self._people.get(national_id)
+        if person is None or person.cartable is None:
+            return None
+        usable = sorted(sim for sim in person.cartable if self._usable(sim, national_id))
+        return CartableSummary(
+            len(person.cartable),
+            tuple(mask_msisdn(sim) for sim in usable),
+            requester in usable,
+            self.national_id_device_count(national_id),
+        )
+
+    async def verify_birth_date(self, national_id: str, birth_date: str) -> bool:
+        person = self._people.get(national_id)
+        return person is not None and person.birth_date == birth_date
+
+    # -- the raw records (fixtures, tests)
+
     async def sim(self, msisdn: str) -> SimRecord | None:
         return self._sims.get(msisdn)
 
@@ -75,13 +125,14 @@ class MemoryRegistry(Registry):
     async def restore_device(self, move: RestoreMove) -> MoveResult:
         if move.operation_id in self._operations:
             return MoveResult.ALREADY_APPLIED
-        if self._moved_meanwhile(move):
+        owner = self._requester_owner(move)
+        if owner is None or self._moved_meanwhile(move, owner):
             return MoveResult.CONFLICT
         device = self._devices[move.imei]
-        if move.to_national_id:
-            device = dataclasses.replace(device, sim="", registered_owner="", national_id=move.to_national_id)
+        if move.into_national_id_cartable:
+            device = dataclasses.replace(device, sim="", registered_owner="", national_id=owner)
         else:
-            device = dataclasses.replace(device, sim=move.to_sim, registered_owner=move.registered_owner)
+            device = dataclasses.replace(device, sim=move.requester, registered_owner=owner)
         self._devices[move.imei] = device
         self._applied(move.operation_id, move)
         return MoveResult.APPLIED
@@ -124,15 +175,31 @@ class MemoryRegistry(Registry):
 
     # -- helpers
 
-    def _moved_meanwhile(self, move: RestoreMove) -> bool:
-        """The device is no longer detached on `move.from_sim` for `move.registered_owner`."""
+    def _usable(self, msisdn: str, national_id: str) -> bool:
+        sim = self._sims.get(msisdn)
+        return sim is not None and sim.status == "active" and sim.owner == national_id
+
+    def _requester_owner(self, move: RestoreMove) -> str | None:
+        """The owner of the requester's SIM, if still active and owned, and (for a national-ID
+        destination) the SIM still in that owner's cartable."""
+        sim = self._sims.get(move.requester)
+        if sim is None or sim.status != "active" or not sim.owner:
+            return None
+        person = self._people.get(sim.owner)
+        in_cartable = person is not None and person.cartable is not None and move.requester in person.cartable
+        if move.into_national_id_cartable and not in_cartable:
+            return None
+        return sim.owner
+
+    def _moved_meanwhile(self, move: RestoreMove, owner: str) -> bool:
+        """The device is no longer detached on `move.from_sim` for `owner`."""
         device = self._devices.get(move.imei)
         if device is None or device.national_id:
             return True
-        if (device.sim, device.registered_owner) != (move.from_sim, move.registered_owner):
+        if (device.sim, device.registered_owner) != (move.from_sim, owner):
             return True
         old = self._sims.get(move.from_sim)
-        return old is not None and old.status == "active" and old.owner == move.registered_owner
+        return old is not None and old.status == "active" and old.owner == owner
 
     def _applied(self, operation_id: str, change: AuditEntry) -> None:
         self._operations.add(operation_id)

@@ -17,10 +17,9 @@ from flows.confirmation import confirm, send_code
 from flows.dialog_types import Turn
 from flows.machine_flow import Handler, MachineFlow, Position
 from flows.national_id import national_id_problem, parse_national_id
-from flows.normalize import mask_msisdn
 from flows.password_rules import PasswordVerdict, decide_password
 from flows.ports import MoveResult, PasswordChange
-from flows.restore_rules import requester_owner
+from flows.restore_rules import requester_sim
 
 FLOW = "password"
 # No look-alikes (0/O/o, 1/l/I/i), and only GSM 03.38 characters so the SMS stays one part.
@@ -54,13 +53,13 @@ def today_in_iran(now: float) -> jdatetime.date:
     return jdatetime.date.fromgregorian(date=datetime.fromtimestamp(now, IRAN).date())
 
 
-def _usable_numbers(sims: tuple[str, ...], lang: str) -> str:
-    """At most two masked numbers, so the refusal fits two SMS segments."""
+def _usable_numbers(masked: tuple[str, ...], lang: str) -> str:
+    """At most two (already masked) numbers, so the refusal fits two SMS segments."""
     comma = "، " if lang == "fa" else ", "
     # In a Persian sentence a left-to-right mark keeps 0912***0001 from showing as 0001***0912.
     mark = "\u200e" if lang == "fa" else ""
-    shown = comma.join(mark + mask_msisdn(sim) for sim in sims[:2])
-    return shown + (comma + "…" if len(sims) > 2 else "")
+    shown = comma.join(mark + number for number in masked[:2])
+    return shown + (comma + "…" if len(masked) > 2 else "")
 
 
 class PasswordState(Enum):
@@ -73,10 +72,16 @@ class PasswordFlow(MachineFlow):
     name = FLOW
     States = PasswordState
     TRANSITIONS = (
-        {"trigger": "national_id_given", "source": PasswordState.ASK_NATIONAL_ID,
-         "dest": PasswordState.ASK_BIRTH_DATE},
-        {"trigger": "rules_passed", "source": PasswordState.ASK_BIRTH_DATE,
-         "dest": PasswordState.ASK_PASSWORD_CODE},
+        {
+            "trigger": "national_id_given",
+            "source": PasswordState.ASK_NATIONAL_ID,
+            "dest": PasswordState.ASK_BIRTH_DATE,
+        },
+        {
+            "trigger": "rules_passed",
+            "source": PasswordState.ASK_BIRTH_DATE,
+            "dest": PasswordState.ASK_PASSWORD_CODE,
+        },
         {"trigger": "start_over", "source": "*", "dest": PasswordState.ASK_NATIONAL_ID},
     )
     CODE_STATE = PasswordState.ASK_PASSWORD_CODE
@@ -110,11 +115,11 @@ class PasswordFlow(MachineFlow):
             return
         session, msisdn = turn.session, turn.subscriber.msisdn
         session.birth_date, session.invalid_inputs = format_jalali(birth_date), 0
-        owner = await requester_owner(self._registry, msisdn)
-        if owner is None:
+        requester = await requester_sim(self._registry, msisdn, session.national_id)
+        if requester is None:
             turn.end_session("requester_not_eligible")
             return
-        decision = await decide_password(self._registry, msisdn, owner, session.national_id, birth_date)
+        decision = await decide_password(self._registry, msisdn, requester, session.national_id, birth_date)
         if decision.verdict is PasswordVerdict.MISMATCH:
             if guards.strike(turn):
                 position.fire("start_over")
@@ -134,8 +139,10 @@ class PasswordFlow(MachineFlow):
     async def _apply(self, turn: Turn) -> None:
         session = turn.session
         change = PasswordChange(
-            national_id=session.national_id, requester=turn.subscriber.msisdn,
-            add_requester=session.add_requester, operation_id=session.operation_id,
+            national_id=session.national_id,
+            requester=turn.subscriber.msisdn,
+            add_requester=session.add_requester,
+            operation_id=session.operation_id,
             message_id=turn.message_id,
         )
         password = operation_password(session.operation_id, turn.config.secret_key)

@@ -8,7 +8,7 @@ from enum import StrEnum
 import jdatetime
 
 from flows.birth_date import format_jalali
-from flows.ports import Registry
+from flows.ports import Registry, SimCheck
 
 
 class PasswordVerdict(StrEnum):
@@ -21,30 +21,27 @@ class PasswordVerdict(StrEnum):
 @dataclass(frozen=True, slots=True)
 class PasswordDecision:
     verdict: PasswordVerdict
-    usable_sims: tuple[str, ...] = ()
+    usable_sims: tuple[str, ...] = ()  # masked
 
 
 async def decide_password(
-    registry: Registry, requester: str, requester_owner: str, national_id: str,
+    registry: Registry,
+    requester: str,
+    requester_sim: SimCheck,
+    national_id: str,
     birth_date: jdatetime.date,
 ) -> PasswordDecision:
-    person = await registry.person(national_id)
-    if (
-        person is None
-        or person.cartable_sims is None
-        or person.birth_date != format_jalali(birth_date)
-        or requester_owner != national_id
-    ):
+    """`requester_sim` is the registry's answer for the requester's SIM asked with `national_id`.
+    Every failed check is the same MISMATCH, whichever it was."""
+    if not requester_sim.owner_matches:
         return PasswordDecision(PasswordVerdict.MISMATCH)
-    usable = tuple([sim for sim in person.cartable_sims if await _usable(registry, sim, national_id)])
-    if requester in usable:
+    if not await registry.verify_birth_date(national_id, format_jalali(birth_date)):
+        return PasswordDecision(PasswordVerdict.MISMATCH)
+    cartable = await registry.cartable(national_id, requester)
+    if cartable is None:
+        return PasswordDecision(PasswordVerdict.MISMATCH)
+    if cartable.requester_usable:
         return PasswordDecision(PasswordVerdict.RESET)
-    if usable:
-        return PasswordDecision(PasswordVerdict.OTHER_SIM_USABLE, usable)
+    if cartable.usable_sims:
+        return PasswordDecision(PasswordVerdict.OTHER_SIM_USABLE, cartable.usable_sims)
     return PasswordDecision(PasswordVerdict.ADD_AND_RESET)
-
-
-async def _usable(registry: Registry, msisdn: str, national_id: str) -> bool:
-    """Active and still owned by the cartable's person."""
-    sim = await registry.sim(msisdn)
-    return sim is not None and sim.status == "active" and sim.owner == national_id

@@ -16,7 +16,7 @@ from flows.dialog_types import Turn
 from flows.machine_flow import Handler, MachineFlow, Position
 from flows.normalize import imei_problem, mask_msisdn, parse_imei, parse_msisdn
 from flows.ports import MoveResult, RestoreMove
-from flows.restore_rules import Verdict, decide, requester_owner
+from flows.restore_rules import Verdict, decide, requester_sim
 
 FLOW = "restore"
 
@@ -80,11 +80,11 @@ class RestoreFlow(MachineFlow):
             return
         session, msisdn = turn.session, turn.subscriber.msisdn
         session.old_msisdn, session.invalid_inputs = old, 0
-        owner = await requester_owner(self._registry, msisdn)
-        if owner is None:
+        requester = await requester_sim(self._registry, msisdn)
+        if requester is None:
             turn.end_session("requester_not_eligible")
             return
-        decision = await decide(self._registry, msisdn, owner, session.imei, old)
+        decision = await decide(self._registry, msisdn, requester, session.imei, old)
         if decision.verdict is Verdict.MISMATCH:
             self._mismatch(turn, position)
         elif decision.move is None:
@@ -106,14 +106,27 @@ class RestoreFlow(MachineFlow):
 
     async def _apply(self, turn: Turn) -> None:
         session = turn.session
-        move = RestoreMove(
-            **session.pending_move, operation_id=session.operation_id, message_id=turn.message_id
-        )
+        move = _pending_move(session.pending_move, session.operation_id, turn.message_id)
         result = await self._registry.restore_device(move)
         tail = session.imei[-4:]
         if result is MoveResult.CONFLICT:
             turn.end_session("restore_conflict")
-        elif move.to_national_id:
+        elif move.into_national_id_cartable:
             turn.end_session("restored_to_national_id", imei_tail=tail)
         else:
             turn.end_session("restored_to_sim", imei_tail=tail)
+
+
+def _pending_move(pending: dict[str, str], operation_id: str, message_id: str) -> RestoreMove:
+    """The confirmed move. A session written before the privacy-minimal seam (it named the
+    owner, `to_national_id`) still confirms: the registry resolves the owner itself."""
+    old_style = "national_id_cartable" if pending.get("to_national_id") else "sim_cartable"
+    destination = pending.get("destination", old_style)
+    return RestoreMove(
+        pending["imei"],
+        pending["from_sim"],
+        pending["requester"],
+        "national_id_cartable" if destination == "national_id_cartable" else "sim_cartable",
+        operation_id,
+        message_id,
+    )

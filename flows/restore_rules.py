@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flows.ports import DeviceRecord, Registry, RestoreMove, SimRecord
+from flows.ports import Destination, Registry, RestoreMove, SimCheck
 
 
 class Verdict(StrEnum):
@@ -26,53 +26,36 @@ class Decision:
     move: RestoreMove | None = None
 
 
-async def requester_owner(registry: Registry, msisdn: str) -> str | None:
-    """Step 1: the requester's SIM must be active with a known owner; returns that owner."""
-    sim = await registry.sim(msisdn)
-    if sim is None or sim.status != "active" or not sim.owner:
+async def requester_sim(registry: Registry, msisdn: str, national_id: str = "") -> SimCheck | None:
+    """Step 1: the requester's SIM must be active with a known owner; returns what the registry
+    says of it (compared with `national_id` when given), None when it is not eligible."""
+    sim = await registry.check_sim(msisdn, national_id)
+    if sim is None or sim.status != "active" or not sim.has_owner:
         return None
-    return sim.owner
+    return sim
 
 
-async def decide(registry: Registry, requester: str, owner: str, imei: str, old: str) -> Decision:
-    """Steps 2-6 for requester M (owned by `owner`) asking to restore `imei` from `old`."""
-    device = await registry.device(imei)
+async def decide(
+    registry: Registry, requester: str, requester_sim: SimCheck, imei: str, old: str
+) -> Decision:
+    """Steps 2-6 for requester M (its SIM `requester_sim`) asking to restore `imei` from `old`."""
+    device = await registry.check_device(imei, requester, old)
     if device is None:
         return Decision(Verdict.MISMATCH)
     if device.in_national_id_cartable:
-        own = device.national_id == owner
-        return Decision(Verdict.IN_OWN_NATIONAL_ID_CARTABLE if own else Verdict.MISMATCH)
-    return await _decide_sim_cartable(registry, requester, owner, device, old)
-
-
-async def _decide_sim_cartable(
-    registry: Registry, requester: str, owner: str, device: DeviceRecord, old: str
-) -> Decision:
-    if device.sim != old:
+        return Decision(
+            Verdict.IN_OWN_NATIONAL_ID_CARTABLE if device.owner_is_requester else Verdict.MISMATCH
+        )
+    if not device.on_old_sim:
         return Decision(Verdict.MISMATCH)
-    if device.sim == requester:
+    if device.on_requester_sim:
         return Decision(Verdict.ALREADY_HERE)
-    home = await registry.sim(device.sim)
-    if _still_attached(home, device):
+    if device.attached:
         return Decision(Verdict.STILL_IN_OTHER_CARTABLE)
-    if device.registered_owner != owner:
+    if not device.owner_is_requester:
         # A recycled number's new owner must never pull the previous owner's devices.
         return Decision(Verdict.MISMATCH)
-    return Decision(Verdict.ELIGIBLE, await _move(registry, requester, owner, device))
-
-
-def _still_attached(home: SimRecord | None, device: DeviceRecord) -> bool:
-    return home is not None and home.status == "active" and home.owner == device.registered_owner
-
-
-async def _move(registry: Registry, requester: str, owner: str, device: DeviceRecord) -> RestoreMove:
-    cartable = await registry.cartable_sims(owner)
-    into_national_id = cartable is not None and requester in cartable
-    return RestoreMove(
-        imei=device.imei,
-        from_sim=device.sim,
-        registered_owner=device.registered_owner,
-        to_sim="" if into_national_id else requester,
-        to_national_id=owner if into_national_id else "",
-        requester=requester,
+    destination: Destination = "national_id_cartable" if requester_sim.in_owner_cartable else "sim_cartable"
+    return Decision(
+        Verdict.ELIGIBLE, RestoreMove(imei, from_sim=old, requester=requester, destination=destination)
     )

@@ -36,12 +36,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
+from flows.ports import Registry
 from gateway.console import PhoneDriver, console_options
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
 from gateway.observability.http_intake import CountingBridge
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.scrape import Scraper
+from gateway.registry_http.client import HttpRegistry
 from gateway.sealing import Sealer
 from gateway.settings import Settings, insecure_binding, is_loopback
 from gateway.stopping import EitherEvent, exit_by
@@ -171,7 +173,13 @@ class Gateway:
         self.metrics = GatewayMetrics()  # this process's own registry (gateway/observability/)
         # The turns' small commands, coalesced per event-loop tick (gateway/store/batching.py).
         turns_redis = batched(self.redis)
+        # The embedded registry on the gateway's Redis (`registry load`/`show`, tests); the
+        # dialogs use `dialog_registry`: this one, or the HTTP client for registry.backend http.
         self.registry = RedisRegistry(turns_redis, self.keys)
+        self.registry_client = (
+            HttpRegistry(settings.registry) if settings.registry.backend == "http" else None
+        )
+        self.dialog_registry: Registry = self.registry_client or self.registry
         self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds,
                                                settings.smpp.receipt_id_format)
         dialect = settings.ussd.selected_dialect()
@@ -179,7 +187,7 @@ class Gateway:
                                 metrics=self.metrics)
         self.smpp = SmppClient(client_config(settings), self._intake.on_events)
         self._intake.last_link_loss = self._last_link_loss
-        dialog = Dialog(self.registry, flow_config(settings))
+        dialog = Dialog(self.dialog_registry, flow_config(settings))
         store = RedisSubscriberStore(turns_redis, self.keys, settings.service.default_language)
         sealer = Sealer(dialog.config.secret_key)
         dead_letters = DeadLetters(self.keys, settings.privacy.dead_letter_ttl_seconds,
@@ -189,7 +197,8 @@ class Gateway:
                                  settings.ussd.session_seconds, dead_letters, sealer,
                                  ReplyBudget(settings.limits.reply_segments_burst,
                                              settings.limits.reply_segments_per_10_minutes),
-                                 metrics=self.metrics)
+                                 metrics=self.metrics,
+                                 registry_deadline_seconds=settings.registry.turn_deadline_seconds)
         screens = ScreenSender(self.redis, self.keys, self.smpp, dialect,
                                settings.ussd.answer_budget_seconds,
                                destination_ton=settings.smpp.destination_ton,
@@ -224,6 +233,7 @@ class Gateway:
         log.info("starting gateway %s", self.owner)
         steps: list[tuple[str, Callable[[], AbstractAsyncContextManager[None]]]] = [
             ("Redis client", self._redis_client),
+            ("registry client", self._registry_session),
             (f"HTTP server on {self.settings.http.host}:{self.settings.http.port}", self._http_server),
             (f"admin API on {self.settings.admin.host}:{self.settings.admin.port}", self._admin_server),
             ("SMPP link", self._smpp_link),
@@ -278,6 +288,16 @@ class Gateway:
             yield  # the client connects lazily: the gateway starts while Redis is away
         finally:
             await self.redis.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _registry_session(self) -> AsyncIterator[None]:
+        """The HTTP registry client's session (backend http), opened on first use: the gateway
+        starts while the registry is away or refuses its token (/readyz says which)."""
+        try:
+            yield
+        finally:
+            if self.registry_client is not None:
+                await self.registry_client.close()
 
     @contextlib.asynccontextmanager
     async def _http_server(self) -> AsyncIterator[None]:
@@ -456,6 +476,8 @@ class Gateway:
         except FOREIGN_RETRYABLE as exc:
             problems.append(f"redis unreachable: {type(exc).__name__}")
         problems.extend(smpp_problems(self.smpp))
+        if self.registry_client is not None and (problem := await self.registry_client.problem()):
+            problems.append(problem)
         return problems
 
 

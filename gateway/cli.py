@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("kind", choices=["imei", "msisdn", "national-id"])
     show.add_argument("value")
     show.set_defaults(command=_registry_show)
+    serve = actions.add_parser(
+        "serve", help="serve the embedded registry over the HTTP registry API",
+        description="The embedded registry on redis.url behind docs/registry-api.yaml, requiring "
+                    "registry.token (HAMTA_REGISTRY__TOKEN) as a bearer token, until SIGINT/SIGTERM.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8090)
+    serve.set_defaults(command=_registry_serve)
     bench = commands.add_parser("bench", help="measure turns/s against a bare ESME")
     bench.add_argument("--dialogs", type=int, default=2000, help="restore dialogs per run")
     bench.add_argument("--subscribers", type=int, default=50, help="subscribers in a dialog at a time")
@@ -89,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="directory for py-spy profiles of the gateway processes (raw format)")
     bench.add_argument("--verbose", action="store_true",
                        help="log the simulator's and the gateway's INFO lines (default: results only)")
+    bench.add_argument("--registry", choices=["redis", "http"], default="redis",
+                       help="http: the same dialogs also through `registry serve` (the HTTP "
+                            "registry API), printed beside the embedded backend's (default: redis)")
     bench.set_defaults(command=_bench)
     _conformance_parser(commands)
     add_commands(commands)  # admin …, audit …, config check
@@ -262,7 +272,15 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
     _logging(settings, level)
     processes = tuple(int(n) for n in args.processes.split(","))
     bench(sys.stdout, dialogs=args.dialogs, concurrency=args.subscribers, processes=processes,
-          loads=args.loads, ussd=args.ussd, profile=args.profile, log_level=level)
+          loads=args.loads, ussd=args.ussd, profile=args.profile, log_level=level,
+          registries=("redis", "http") if args.registry == "http" else ("redis",))
+    return 0
+
+
+def _registry_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.registry_http.serving import serve
+
+    _until_signal(lambda stop: serve(settings, args.host, args.port, stop))
     return 0
 
 

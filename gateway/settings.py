@@ -212,7 +212,33 @@ def insecure_binding(http: HttpSettings) -> str | None:
 
 
 class RegistrySettings(Section):
-    backend: Literal["redis"] = "redis"
+    """The embedded Redis registry (`redis`), or a network one over docs/registry-api.yaml
+    (`http`); `registry serve` serves the embedded one over that API with the same token."""
+
+    backend: Literal["redis", "http"] = "redis"
+    url: str | None = Field(None, pattern=r"^https?://")  # the API's base, without /v1
+    # No default: the bearer token of the registry API (the client sends it, `serve` checks it).
+    token: SecretStr | None = Field(None, min_length=16)
+    ca_file: Path | None = None  # CA bundle for an https url (else the system's)
+    client_cert: Path | None = None  # a client certificate (mutual TLS), with client_key
+    client_key: Path | None = None
+    timeout_seconds: float = Field(3, gt=0)  # one HTTP attempt
+    retries: int = Field(2, ge=0, le=10)  # more attempts, with jittered backoff
+    backoff_seconds: float = Field(0.1, gt=0)  # the first retry's pause (doubled each time)
+    turn_deadline_seconds: float = Field(10, gt=0)  # all registry calls of one turn
+    breaker_failures: int = Field(5, ge=1)  # consecutive failed calls that open the breaker
+    breaker_reset_seconds: float = Field(10, gt=0)  # open this long, then one probe call
+    idempotency_ttl_seconds: int = Field(30 * 86400, gt=0)  # `serve`: first results kept
+    max_connections: int = Field(100, ge=1, le=10_000)  # client connection pool per process
+
+    @model_validator(mode="after")
+    def _http_needs_url_and_token(self) -> RegistrySettings:
+        if self.backend == "http" and (self.url is None or self.token is None):
+            raise ValueError("registry.backend http needs registry.url (HAMTA_REGISTRY__URL) and "
+                             "registry.token (HAMTA_REGISTRY__TOKEN, 16+ characters)")
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("registry.client_cert and registry.client_key go together")
+        return self
 
 
 class DialectSettings(Section):

@@ -16,7 +16,9 @@ from redis.asyncio import Redis
 
 from flows.dialog import Dialog
 from flows.dialog_types import ReplyKind
+from flows.normalize import mask_msisdn
 from flows.outcomes import TurnOutcome, untaken
+from flows.ports import RegistryUnavailable
 from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
@@ -24,6 +26,7 @@ from gateway.limits import ReplyBudget
 from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.turns import message_context, observe_turn
+from gateway.registry_http.deadline import turn_deadline
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
@@ -46,8 +49,10 @@ class TurnWorker:
         shortcode: str, answer_budget_seconds: float = 2.0, ussd_session_seconds: float = 180.0,
         dead_letters: DeadLetters | None = None, sealer: Sealer | None = None,
         budget: ReplyBudget | None = None, metrics: GatewayMetrics | None = None,
+        registry_deadline_seconds: float = 10.0,
     ) -> None:
         self._metrics = metrics or GatewayMetrics()
+        self._registry_deadline = registry_deadline_seconds
         self._budget = budget or ReplyBudget()
         self.rate_limited: Counter[str] = Counter()
         self._dead_letters = dead_letters or DeadLetters(keys)
@@ -101,10 +106,20 @@ class TurnWorker:
         message = from_stream_entry(*entry)
         subscriber = await self._store.load(message.sender)
         in_dialog = subscriber.session is not None
-        if message.channel == "ussd":
-            outbound, outcome = await self._ussd_turn(subscriber, message)
-        else:
-            outbound, outcome = await self._sms_turn(subscriber, message)
+        try:
+            with turn_deadline(self._registry_deadline):
+                if message.channel == "ussd":
+                    outbound, outcome = await self._ussd_turn(subscriber, message)
+                else:
+                    outbound, outcome = await self._sms_turn(subscriber, message)
+        except RegistryUnavailable as exc:
+            # Nothing of the turn is kept: the state as it was before (so a confirming turn
+            # sent again retries its change under the same operation id), the MO acknowledged
+            # with the notice, and the citizen writes again.
+            log.warning("registry unavailable for %s's turn: %s", mask_msisdn(message.sender), exc)
+            subscriber = await self._store.load(message.sender)
+            outbound = self._registry_unavailable(subscriber, message)
+            outcome = untaken(subscriber, "registry_unavailable")
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
@@ -176,6 +191,14 @@ class TurnWorker:
             screen.outcome = outcome
             outbound.append(self._sms(message, text, "reply"))
         return [*outbound, _screen(message, screen)], screen.outcome
+
+    def _registry_unavailable(self, subscriber: Subscriber, message: InboundMessage) -> list[OutboundMessage]:
+        text = self._dialog.render(subscriber, "registry_unavailable")
+        if message.channel != "ussd":
+            return [self._sms(message, text, "reply")]
+        if time.time() - message.received_at > self._answer_budget:  # the screen is gone by now
+            return [self._sms(message, text, "reply"), _screen(message, Screen(text, end=True))]
+        return [_screen(message, Screen(text, end=True))]
 
     def _numbered(self, reply: OutboundMessage, outbound_id: str) -> str:
         """The queued JSON of a reply; a code's or a password's text sealed, never in clear."""

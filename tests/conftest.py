@@ -8,6 +8,9 @@
 ``sim``           the SMSC simulator on a free port (default options).
 ``db``            ``redis_client`` with the demo registry loaded.
 ``gateways``      starts real `python -m gateway run` processes on that Redis (tests/processes.py).
+``registry_backend``  settings sections for `running_gateway`, once per backend: "redis" (the
+                  embedded registry, no sections) and "http" (a reference server, `registry
+                  serve`'s app, on a free port over the test's Redis, and the gateway's client).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import redis
 import redis.asyncio
 
 from devtools.redis_server import RedisServer
+from gateway.registry_http.serving import registry_server
 from gateway.store.registry import RedisRegistry
 from smpp.sim import SmscSimulator
-from tests.harness import demo_registry
+from tests.harness import REGISTRY_TOKEN, Sections, demo_registry, gateway_settings
 from tests.processes import gateways  # noqa: F401  (the fixture, for every test module)
 
 
@@ -67,3 +71,17 @@ async def db(redis_client: redis.asyncio.Redis) -> redis.asyncio.Redis:
     """A client on the test's (emptied) Redis, with the demo registry loaded."""
     await demo_registry(redis_client)
     return redis_client
+
+
+@pytest_asyncio.fixture(params=["redis", "http"])
+async def registry_backend(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[Sections]:
+    if request.param == "redis":
+        yield {}
+        return
+    served = gateway_settings(redis_url, 1, registry={"token": REGISTRY_TOKEN})
+    async with registry_server(served, "127.0.0.1", 0) as port:
+        yield {"registry": http_registry_sections(port)["registry"]}
+
+
+def http_registry_sections(port: int) -> Sections:
+    return {"registry": {"backend": "http", "url": f"http://127.0.0.1:{port}", "token": REGISTRY_TOKEN}}

@@ -23,6 +23,8 @@ from smpp.sim import SmscSimulator
 # The service secret of every gateway a test starts (in-process or as `python -m gateway run`).
 TEST_SECRET_KEY = "test-secret-" + "0123456789abcdef" * 2
 RELAXED_REPLY_BURST = 100_000
+REGISTRY_TOKEN = "test-registry-token-0123456789"  # `registry serve` and the http backend's
+Sections = dict[str, dict[str, Any]]  # settings sections, as `running_gateway` takes them
 SARA_NEW = "989361110003"  # active, owner 1583250689 (no national-ID cartable)
 SARA_OLD = "989351110002"  # expired, owner 1583250689
 SARA_DEVICE = "490154203237518"  # on SARA_OLD, detached

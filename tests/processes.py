@@ -52,10 +52,10 @@ _HTTP_PORT: Final = re.compile(r"HTTP listening on [^:]+:(\d+)")
 class GatewayProcess:
     """One `python -m gateway run` child; its stderr lines are kept in `lines`."""
 
-    def __init__(self, name: str, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
-        self.args = args
+    def __init__(self, name: str, env: dict[str, str], args: tuple[str, ...] = ("run",)) -> None:
         self.name = name
         self.env = env
+        self.args = args
         self.lines: list[str] = []
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -63,7 +63,7 @@ class GatewayProcess:
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway", "run", *self.args, cwd=ROOT, env=self.env,
+            sys.executable, "-m", "gateway", *self.args, cwd=ROOT, env=self.env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -178,14 +178,31 @@ class Gateways:
     async def start(self, smsc_port: int, *args: str, **settings: str | int | float | bool) -> GatewayProcess:
         """A gateway on `smsc_port`; `args` for `run`; `settings` as `section__key=value`
         (`redis__cluster=True`)."""
+        process = GatewayProcess(f"gateway-{len(self.started) + 1}", self._env(smsc_port, settings),
+                                 ("run", *args))
+        self.started.append(process)
+        await process.start()
+        return process
+
+    async def serve_registry(
+        self, port: int, faults: str = "", **settings: str | int | float | bool
+    ) -> GatewayProcess:
+        """`registry serve --port port` on this Redis, once it listens; `faults`: the JSON of
+        HAMTA_TEST_REGISTRY_FAULTS (gateway/registry_http/server.py), test-only."""
+        env = self._env(2775, settings) | ({"HAMTA_TEST_REGISTRY_FAULTS": faults} if faults else {})
+        name = f"registry-{len(self.started) + 1}"
+        process = GatewayProcess(name, env, ("registry", "serve", "--port", str(port)))
+        self.started.append(process)
+        await process.start()
+        await process.wait_log("registry API listening")
+        return process
+
+    def _env(self, smsc_port: int, settings: dict[str, str | int | float | bool]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HAMTA_")}
         env |= DEFAULTS | {"HAMTA_REDIS__URL": self.redis_url, "HAMTA_SMPP__PORT": str(smsc_port),
                            "HAMTA_CONFIG": str(ROOT / "config.yaml")}
         env |= {f"HAMTA_{key.upper()}": _env_value(value) for key, value in settings.items()}
-        process = GatewayProcess(f"gateway-{len(self.started) + 1}", env, args)
-        self.started.append(process)
-        await process.start()
-        return process
+        return env
 
     async def close(self) -> None:
         for process in self.started:

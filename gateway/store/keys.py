@@ -125,3 +125,7 @@ class Keys:
         value is hashed, so no clear ID appears in a key name."""
         digest = hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=16, person=b"hamta-audit-ix")
         return f"{self._reg()}:audit-ix:{kind}:{digest.hexdigest()}"
+
+    def registry_idempotency(self, key: str) -> str:
+        """`registry serve`: a change's first answer under its Idempotency-Key (with a TTL)."""
+        return f"{self._reg()}:idem:{key}"

@@ -3,12 +3,14 @@
 
 Every record lives under the `{reg}` hash tag; a restore is one Lua script (checks, move,
 operation marker, audit record), so it is atomic and applied once per operation. Beyond the
-interface it loads fixtures (`registry load`) and shows records (`registry show`).
+interface it loads fixtures (`registry load`), shows records (`registry show`), and is what the
+reference server (`registry serve`, gateway/registry_http/server.py) puts behind the HTTP API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Mapping
 from typing import Any, cast
@@ -16,13 +18,17 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from flows.normalize import mask_msisdn
 from flows.password_hash import hash_password
 from flows.ports import (
+    CartableSummary,
+    DeviceCheck,
     DeviceRecord,
     MoveResult,
     PasswordChange,
     PersonRecord,
     RestoreMove,
+    SimCheck,
     SimRecord,
     SimStatus,
 )
@@ -42,6 +48,71 @@ class RedisRegistry:
         self._keys = keys
         self._restore = load_script(redis, "restore_device.lua")
         self._recover_password = load_script(redis, "recover_password.lua")
+
+    # -- the flows' seam (flows.ports.Registry)
+
+    async def check_sim(self, msisdn: str, national_id: str = "") -> SimCheck | None:
+        sim = await self.sim(msisdn)
+        if sim is None:
+            return None
+        in_cartable = bool(sim.owner) and await self._in_cartable(sim.owner, msisdn)
+        return SimCheck(
+            sim.status, bool(sim.owner), bool(national_id) and sim.owner == national_id, in_cartable
+        )
+
+    async def check_device(self, imei: str, requester: str, old_sim: str) -> DeviceCheck | None:
+        device = await self.device(imei)
+        if device is None:
+            return None
+        requester_sim = await self.sim(requester)
+        owner = requester_sim.owner if requester_sim is not None else ""
+        if device.in_national_id_cartable:
+            return DeviceCheck(True, bool(owner) and device.national_id == owner)
+        home = await self.sim(device.sim)
+        attached = home is not None and home.status == "active" and home.owner == device.registered_owner
+        return DeviceCheck(
+            False,
+            bool(owner) and device.registered_owner == owner,
+            on_old_sim=device.sim == old_sim,
+            on_requester_sim=device.sim == requester,
+            attached=attached,
+        )
+
+    async def cartable(self, national_id: str, requester: str) -> CartableSummary | None:
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(k.person(national_id), "cartable")
+            pipe.smembers(k.cartable(national_id))
+            pipe.scard(k.national_id_devices(national_id))
+            has_cartable, sims, devices = await pipe.execute()
+        if not has_cartable:
+            return None
+        ordered = sorted(sims)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for msisdn in ordered:
+                pipe.hmget(k.sim(msisdn), "status", "owner")
+            records = await pipe.execute() if ordered else []
+        usable = [
+            msisdn
+            for msisdn, (status, owner) in zip(ordered, records, strict=True)
+            if status == "active" and owner == national_id
+        ]
+        return CartableSummary(
+            len(ordered), tuple(mask_msisdn(sim) for sim in usable), requester in usable, int(devices)
+        )
+
+    async def verify_birth_date(self, national_id: str, birth_date: str) -> bool:
+        stored = await self._redis.hget(self._keys.person(national_id), "birth_date")
+        return stored is not None and hmac.compare_digest(str(stored), birth_date)
+
+    async def _in_cartable(self, national_id: str, msisdn: str) -> bool:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.person(national_id), "cartable")
+            pipe.sismember(self._keys.cartable(national_id), msisdn)
+            has_cartable, member = await pipe.execute()
+        return bool(has_cartable) and bool(member)
+
+    # -- the raw records (`registry show`, the reference server, tests)
 
     async def sim(self, msisdn: str) -> SimRecord | None:
         record = _decoded(await self._redis.hgetall(self._keys.sim(msisdn)))
@@ -63,18 +134,35 @@ class RedisRegistry:
 
     async def restore_device(self, move: RestoreMove) -> MoveResult:
         k = self._keys
+        # The owner names the keys; the script checks it again (a SIM changing owner between
+        # this read and the script is a CONFLICT, never a move to the wrong person).
+        owner = str(await self._redis.hget(k.sim(move.requester), "owner") or "")
         target = (
-            k.national_id_devices(move.to_national_id) if move.to_national_id else k.sim_devices(move.to_sim)
+            k.national_id_devices(owner) if move.into_national_id_cartable else k.sim_devices(move.requester)
         )
         keys = [
-            k.device(move.imei), k.operation(move.operation_id), k.sim_devices(move.from_sim),
-            target, k.audit(), k.sim(move.from_sim),
-            *index_keys(k, imeis=[move.imei], msisdns=[move.from_sim, move.to_sim, move.requester],
-                        national_ids=[move.to_national_id, move.registered_owner]),
+            k.device(move.imei),
+            k.operation(move.operation_id),
+            k.sim_devices(move.from_sim),
+            target,
+            k.audit(),
+            k.sim(move.from_sim),
+            k.sim(move.requester),
+            k.cartable(owner),
+            k.person(owner),
+            *index_keys(k, imeis=[move.imei], msisdns=[move.from_sim, move.requester],
+                        national_ids=[owner]),
         ]
         args: list[ScriptArg] = [
-            move.imei, move.from_sim, move.registered_owner, move.to_sim, move.to_national_id,
-            move.requester, move.message_id, OPERATION_TTL_SECONDS, move.operation_id, *index_args(),
+            move.imei,
+            move.from_sim,
+            owner,
+            move.requester,
+            move.destination,
+            move.message_id,
+            OPERATION_TTL_SECONDS,
+            move.operation_id,
+            *index_args(),
         ]
         return MoveResult(await self._restore(keys=keys, args=args))
 
@@ -89,14 +177,33 @@ class RedisRegistry:
 
     async def recover_password(self, change: PasswordChange, new_password: str) -> tuple[MoveResult, int]:
         # scrypt is deliberately slow (~50 ms): hash off the event loop.
+        return await self.recover_password_hashed(
+            change, await asyncio.to_thread(hash_password, new_password)
+        )
+
+    async def recover_password_hashed(
+        self, change: PasswordChange, password_hash: str
+    ) -> tuple[MoveResult, int]:
+        """`recover_password` with the hash made by the caller (the HTTP API carries only it)."""
         k, nid = self._keys, change.national_id
-        keys = [k.person(nid), k.cartable(nid), k.operation(change.operation_id), k.audit(),
-                k.national_id_devices(nid),
-                *index_keys(k, national_ids=[nid], msisdns=[change.requester])]
-        password_hash = await asyncio.to_thread(hash_password, new_password)
-        args: list[ScriptArg] = [nid, change.requester, "1" if change.add_requester else "0",
-                                 password_hash, OPERATION_TTL_SECONDS, change.message_id,
-                                 change.operation_id, *index_args()]
+        keys = [
+            k.person(nid),
+            k.cartable(nid),
+            k.operation(change.operation_id),
+            k.audit(),
+            k.national_id_devices(nid),
+            *index_keys(k, national_ids=[nid], msisdns=[change.requester]),
+        ]
+        args: list[ScriptArg] = [
+            nid,
+            change.requester,
+            "1" if change.add_requester else "0",
+            password_hash,
+            OPERATION_TTL_SECONDS,
+            change.message_id,
+            change.operation_id,
+            *index_args(),
+        ]
         result, devices = await self._recover_password(keys=keys, args=args)
         return MoveResult(result), int(devices)
 
@@ -106,8 +213,12 @@ class RedisRegistry:
             if old:  # (a Redis Cluster pipeline's `unlink` is a coroutine: queue it plainly)
                 pipe.execute_command("UNLINK", *old)
             self._write(pipe, fixture)
-            pipe.xadd(self._keys.audit(), _audit("registry_load", loaded_at=str(time.time())),
-                      maxlen=1_000_000, approximate=True)
+            pipe.xadd(
+                self._keys.audit(),
+                _audit("registry_load", loaded_at=str(time.time())),
+                maxlen=1_000_000,
+                approximate=True,
+            )
             await pipe.execute()
 
     async def _existing_keys(self) -> list[str]:
@@ -140,8 +251,9 @@ class RedisRegistry:
         for imei, device in fixture.devices.items():
             fields = device.model_dump(exclude={"imei"}, exclude_defaults=True)
             pipe.hset(k.device(imei), mapping=fields or {"model": ""})
-            home = (k.national_id_devices(device.national_id) if device.national_id
-                    else k.sim_devices(device.sim))
+            home = (
+                k.national_id_devices(device.national_id) if device.national_id else k.sim_devices(device.sim)
+            )
             pipe.sadd(home, imei)
             pipe.sadd(k.registry_index("devices"), imei)
 
@@ -182,7 +294,8 @@ class RedisRegistry:
         shown: dict[str, Any] = {"national_id": national_id, "birth_date": person["birth_date"]}
         shown["cartable"] = (
             {"sims": sorted(sims), "device_count": len(devices), "devices": sorted(devices)}
-            if person.get("cartable") else None
+            if person.get("cartable")
+            else None
         )
         return shown
 

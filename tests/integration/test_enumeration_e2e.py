@@ -4,15 +4,15 @@ through a real gateway (redis-server, the simulator over TCP) read alike, MT for
 from __future__ import annotations
 
 from flows.catalog import default_catalog
-from tests.harness import running_gateway
+from tests.harness import Sections, running_gateway
 from tests.processes import Citizen
 from tests.unit.test_enumeration import REQUESTER, RESTORE_ATTEMPTS
 
 FA = default_catalog()
 
 
-async def test_restore_mismatches_read_alike_over_smpp(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (_gateway, sim):
+async def test_restore_mismatches_read_alike_over_smpp(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (_gateway, sim):
         citizen = Citizen(sim, REQUESTER)
         transcripts: dict[str, list[str]] = {}
         for name, (imei, old_number) in RESTORE_ATTEMPTS.items():

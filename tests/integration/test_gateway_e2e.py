@@ -18,6 +18,7 @@ from tests.harness import (
     SARA_DEVICE,
     SARA_NEW,
     SARA_OLD,
+    Sections,
     running_gateway,
 )
 
@@ -46,8 +47,8 @@ def fa(key: str, **params: object) -> str:
     return FA.render("fa", key, **params)
 
 
-async def test_persian_restore_end_to_end(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_persian_restore_end_to_end(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         sara = Subscriber(sim, SARA_NEW)
         assert await sara.text("سلام") == fa("menu")
         assert await sara.text("۱") == fa("ask_imei")
@@ -82,8 +83,8 @@ async def test_concatenated_mo_is_one_message(redis_url: str) -> None:
         assert await sara.text("1") == fa("ask_imei")
 
 
-async def test_wrong_inputs_wrong_code_and_cancel(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_wrong_inputs_wrong_code_and_cancel(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         sara = Subscriber(sim, SARA_NEW)
         assert await sara.text("1") == fa("ask_imei")
         assert await sara.text("12345") == fa("imei_length")
@@ -95,8 +96,9 @@ async def test_wrong_inputs_wrong_code_and_cancel(redis_url: str) -> None:
         assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_OLD
 
 
-async def test_lockout(redis_url: str) -> None:
-    async with running_gateway(redis_url, service={"lockout_strikes": 2}) as (_gateway, sim):
+async def test_lockout(redis_url: str, registry_backend: Sections) -> None:
+    lockout = {"lockout_strikes": 2}
+    async with running_gateway(redis_url, service=lockout, **registry_backend) as (_gateway, sim):
         sara = Subscriber(sim, SARA_NEW)
         await sara.text(SARA_DEVICE)
         assert await sara.text("09131110005") == fa("mismatch", left=2)
@@ -148,11 +150,11 @@ async def test_redis_down_mo_refused_temporarily_then_recovered(
         assert await sara.text(SARA_DEVICE) == fa("ask_old_number")
 
 
-async def test_password_recovery_end_to_end(redis_url: str) -> None:
+async def test_password_recovery_end_to_end(redis_url: str, registry_backend: Sections) -> None:
     from flows.password_hash import verify_password
     from tests.harness import LOST_SIM_ID, LOST_SIM_NEW
 
-    async with running_gateway(redis_url) as (gateway, sim):
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         person = Subscriber(sim, LOST_SIM_NEW)
         assert await person.text("رمز") == fa("ask_national_id")
         assert await person.text("۵۵۱-۲۳۴۵۶۷-۲") == fa("ask_birth_date")
@@ -167,8 +169,10 @@ async def test_password_recovery_end_to_end(redis_url: str) -> None:
         assert LOST_SIM_NEW in shown["cartable"]["sims"] and shown["cartable"]["device_count"] == 2
 
 
-async def test_redelivered_mo_after_a_rebind_is_processed_once(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_redelivered_mo_after_a_rebind_is_processed_once(
+    redis_url: str, registry_backend: Sections
+) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         sara = Subscriber(sim, SARA_NEW)
         assert await sara.text("1") == fa("ask_imei")
         binds = gateway.smpp.binds

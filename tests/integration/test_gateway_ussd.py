@@ -16,6 +16,7 @@ from tests.harness import (
     SARA_DEVICE,
     SARA_NEW,
     SARA_OLD,
+    Sections,
     running_gateway,
 )
 
@@ -28,8 +29,8 @@ def screen(key: str, **params: object) -> str:
     return FA.render("fa", shown, **channel_words(FA, "fa", "ussd"), **params)
 
 
-async def test_restore_over_ussd_through_smpp(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_restore_over_ussd_through_smpp(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         dialogue = await sim.ussd_start(SARA_NEW, code="*7777#")
         menu = await dialogue.screen(5)
         assert menu.text == screen("menu") and not menu.ends
@@ -48,8 +49,10 @@ async def test_restore_over_ussd_through_smpp(redis_url: str) -> None:
         assert (await gateway.registry.device(SARA_DEVICE)).sim == SARA_NEW
 
 
-async def test_password_over_ussd_dialled_straight_to_the_option(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_password_over_ussd_dialled_straight_to_the_option(
+    redis_url: str, registry_backend: Sections
+) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         dialogue = await sim.ussd_start(LOST_SIM_NEW, code="*7777*2#")
         assert (await dialogue.screen(5)).text == screen("ask_national_id")
         await dialogue.reply(LOST_SIM_ID)
@@ -65,8 +68,8 @@ async def test_password_over_ussd_dialled_straight_to_the_option(redis_url: str)
         assert verify_password(password, stored)
 
 
-async def test_paging_and_user_abort_then_resume(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (_gateway, sim):
+async def test_paging_and_user_abort_then_resume(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (_gateway, sim):
         dialogue = await sim.ussd_start(SARA_NEW)
         await dialogue.screen(5)
         await dialogue.reply("1")
@@ -96,8 +99,8 @@ async def _hop(http: aiohttp.ClientSession, url: str, session: str, number: str,
         return await response.text()
 
 
-async def test_restore_over_the_http_ussd_callback(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_restore_over_the_http_ussd_callback(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         url = f"http://127.0.0.1:{gateway.http_port}/ussd"
         async with aiohttp.ClientSession() as http:
             hops = ["", "1", f"1*{SARA_DEVICE}", f"1*{SARA_DEVICE}*09351110002"]
@@ -142,8 +145,8 @@ async def test_aggregator_callbacks_require_the_token_when_one_is_set(redis_url:
         assert (await sim.await_mt(SARA_NEW)).text == FA.render("fa", "ask_imei")
 
 
-async def test_password_over_the_http_ussd_callback(redis_url: str) -> None:
-    async with running_gateway(redis_url) as (gateway, sim):
+async def test_password_over_the_http_ussd_callback(redis_url: str, registry_backend: Sections) -> None:
+    async with running_gateway(redis_url, **registry_backend) as (gateway, sim):
         url = f"http://127.0.0.1:{gateway.http_port}/ussd"
         number = "+989121110010"
         async with aiohttp.ClientSession() as http:
@@ -162,8 +165,11 @@ async def test_password_over_the_http_ussd_callback(redis_url: str) -> None:
         assert LOST_SIM_NEW in (await gateway.registry.person(LOST_SIM_ID)).cartable_sims
 
 
-async def test_a_dialogue_past_the_network_limit_continues_by_sms(redis_url: str) -> None:
-    async with running_gateway(redis_url, ussd={"session_seconds": 0.000001}) as (_gateway, sim):
+async def test_a_dialogue_past_the_network_limit_continues_by_sms(
+    redis_url: str, registry_backend: Sections
+) -> None:
+    cut_off = {"session_seconds": 0.000001}
+    async with running_gateway(redis_url, ussd=cut_off, **registry_backend) as (_gateway, sim):
         dialogue = await sim.ussd_start(SARA_NEW)
         assert (await dialogue.screen(5)).text == screen("menu")  # a dial is always answered
         await dialogue.reply("1")  # a round trip later, far past a 1 µs network limit

@@ -32,3 +32,12 @@ def test_tiny_bench_reports_ratios_latencies_segments_and_cpu() -> None:
     assert re.search(r"CPU during the gateway x1 run .*gateway [\d.]+ s, redis [\d.]+ s, router", report)
     assert "Redis commands per turn" in report and "decay:" in report
     assert "USSD (3 dialogues at once)" in report and "within the 2 s budget: 100.0%" in report
+
+
+def test_tiny_bench_through_the_registry_server_beside_the_embedded_one() -> None:
+    out = io.StringIO()
+    bench(out, dialogs=6, concurrency=2, processes=(1,), ussd=0, idle_dialogs=2,
+          registries=("redis", "http"))
+    report = out.getvalue()
+    row = next(row for row in report.splitlines() if "registry over HTTP" in row)
+    assert float(row.split("|")[2]) > 0 and float(row.split("|")[6]) == 4.0, report

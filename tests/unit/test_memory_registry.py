@@ -7,7 +7,17 @@ from dataclasses import replace
 
 from flows.memory_registry import MemoryRegistry
 from flows.password_hash import verify_password
-from flows.ports import DeviceRecord, MoveResult, PasswordChange, PersonRecord, RestoreMove, SimRecord
+from flows.ports import (
+    CartableSummary,
+    DeviceCheck,
+    DeviceRecord,
+    MoveResult,
+    PasswordChange,
+    PersonRecord,
+    RestoreMove,
+    SimCheck,
+    SimRecord,
+)
 
 NID, OLD, NEW, IMEI = "0499370899", "989351110002", "989361110003", "490154203237518"
 
@@ -21,7 +31,7 @@ def small() -> MemoryRegistry:
     )
 
 
-MOVE = RestoreMove(IMEI, OLD, NID, to_sim=NEW, requester=NEW, operation_id="op1", message_id="m1")
+MOVE = RestoreMove(IMEI, OLD, requester=NEW, operation_id="op1", message_id="m1")
 
 
 async def test_built_from_records() -> None:
@@ -29,6 +39,25 @@ async def test_built_from_records() -> None:
     assert await registry.person(NID) == PersonRecord(NID, "1365/04/12", (NEW,))
     assert await registry.cartable_sims(NID) == [NEW]
     assert (await registry.sim(OLD), await registry.device("0")) == (SimRecord(OLD, NID, "expired"), None)
+
+
+async def test_checks_name_no_one() -> None:
+    registry = small()
+    assert await registry.check_sim(NEW, NID) == SimCheck("active", True, True, True)
+    assert await registry.check_sim(OLD) == SimCheck("expired", True, False, False)
+    assert await registry.check_device(IMEI, NEW, OLD) == DeviceCheck(False, True, on_old_sim=True)
+    assert await registry.cartable(NID, NEW) == CartableSummary(1, ("0936***0003",), True, 0)
+    assert await registry.verify_birth_date(NID, "1365/04/12")
+    assert not await registry.verify_birth_date(NID, "1365/04/13")
+
+
+async def test_into_a_national_id_cartable_needs_the_requester_in_it() -> None:
+    registry = small()
+    move = replace(MOVE, destination="national_id_cartable")
+    registry.put_sim(SimRecord("989121110099", NID, "active"))  # the owner's, not in the cartable
+    assert await registry.restore_device(replace(move, requester="989121110099")) is MoveResult.CONFLICT
+    assert await registry.restore_device(move) is MoveResult.APPLIED
+    assert await registry.device(IMEI) == DeviceRecord(IMEI, "Galaxy A52", national_id=NID)
 
 
 async def test_only_the_password_hash_is_kept() -> None:
