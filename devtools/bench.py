@@ -223,6 +223,24 @@ async def _redis_info(redis_url: str) -> tuple[int, dict[str, int]]:
         await redis.aclose()
 
 
+async def _idle_subscriber_bytes(redis_url: str, numbers: range) -> float:
+    """What one subscriber costs Redis once its dialog is over: its records (MEMORY USAGE of the
+    subscriber's and the session's keys), averaged over `numbers` (the session key is gone)."""
+    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
+    keys = Keys(settings.redis.prefix, settings.redis.partitions)
+    redis = connect_redis(settings)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in numbers:
+                msisdn = "98" + new_msisdn(i)[1:]
+                pipe.memory_usage(keys.subscriber(msisdn))
+                pipe.memory_usage(keys.session(msisdn))
+            sizes = await pipe.execute()
+        return sum(size or 0 for size in sizes) / len(numbers)
+    finally:
+        await redis.aclose()
+
+
 async def _balanced(redis_url: str, processes: int, timeout: float = 60.0) -> None:
     """Until every partition is held and the holders are `processes` distinct processes: the
     partitions are shared by leases, and a process that joined takes its share within a lease
@@ -270,7 +288,9 @@ def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm
                 run.notes["rss_before_mib"] = rss_before
                 run.notes["rss_after_mib"] = sum(map(rss_mib, pids))
                 memory_after, calls_after = asyncio.run(_redis_info(redis_server.url))
-                run.notes["redis_bytes_per_subscriber"] = (memory_after - memory_before) / dialogs
+                run.notes["redis_bytes_per_dialog"] = (memory_after - memory_before) / dialogs
+                run.notes["redis_bytes_per_idle_subscriber"] = asyncio.run(
+                    _idle_subscriber_bytes(redis_server.url, range(warm, warm + min(dialogs, 100))))
                 run.redis_calls = {name: (calls - calls_before.get(name, 0)) / run.turns
                                    for name, calls in calls_after.items()
                                    if calls > calls_before.get(name, 0) and name != "info"}
@@ -395,8 +415,10 @@ def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes:
         line(f"CPU during the {name} run ({run.seconds:.1f} s): {spent}")
     first = runs[processes[0]]
     line(f"gateway memory (RSS, 1 process): {first.notes['rss_before_mib']:.0f} MiB before, "
-         f"{first.notes['rss_after_mib']:.0f} MiB after; Redis memory per subscriber after its "
-         f"dialog (idle): {first.notes['redis_bytes_per_subscriber']:.0f} bytes")
+         f"{first.notes['rss_after_mib']:.0f} MiB after; Redis memory per idle subscriber (its "
+         f"records after the dialog): {first.notes['redis_bytes_per_idle_subscriber']:.0f} bytes; "
+         f"Redis growth per dialog (records, audit entry and its index lists, operation key): "
+         f"{first.notes['redis_bytes_per_dialog']:.0f} bytes")
     calls = sorted(first.redis_calls.items(), key=lambda item: -item[1])
     line(f"Redis commands per turn (1 process): {sum(first.redis_calls.values()):.1f}: "
          + ", ".join(f"{name} {count:.2f}" for name, count in calls))

@@ -38,7 +38,7 @@ _TOKEN: Final = re.compile(
 _SEPARATORS: Final = re.compile(r"[ \-\u200c+]")
 _MOBILE: Final = re.compile(r"(?:0098|98|0)?9[0-9]{9}", re.ASCII)
 _DATE_PARTS: Final = re.compile(r"[/.\-]")
-# What may stand before a code: the word, then at most two more (کد تایید همتا: 123456).
+# What may stand before a code: the word, then at most two more (کد تأیید همتا: 123456).
 _CODE_CONTEXT: Final = re.compile(r"(?:code|کد|otp|pin)\W{0,3}(?:\w+\W{1,3}){0,2}$", re.IGNORECASE)
 _ID_CONTEXT: Final = re.compile(
     r"(?:message[ _]?id|msg[ _]?id|smsc[ _]id|receipt(?:ed)?(?:[ _][a-z]+)?(?:[ _]id)?)\W{0,3}$",

@@ -410,8 +410,11 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(_describe(exc)) from exc
 
 
-# HAMTA_* variables that are not settings.
-NOT_SETTINGS = frozenset({"HAMTA_CONFIG"})
+# HAMTA_* variables that are not settings: the settings file, the event loop's choice
+# (gateway/event_loop.py), a child's index under `run --processes` (gateway/processes.py),
+# where tests put screenshots, and the reference registry's test-only fault injection.
+NOT_SETTINGS = frozenset({"HAMTA_CONFIG", "HAMTA_EVENT_LOOP", "HAMTA_PROCESS_INDEX",
+                          "HAMTA_ARTIFACTS", "HAMTA_TEST_REGISTRY_FAULTS"})
 
 
 def _check_environment() -> None:

@@ -38,6 +38,9 @@ from smpp.segmentation import segment_count
 
 log = logging.getLogger("gateway.worker")
 
+# The count of a number's replies in the sessionless lane outlives a lost entry by at most this.
+SESSIONLESS_COUNT_TTL_SECONDS = 3600
+
 
 def _sender(entry: Entry) -> str:
     return entry[1]["sender"]
@@ -123,29 +126,31 @@ class TurnWorker:
         state = self._store.serialize(subscriber)
         keys = [
             self._keys.lease(partition), self._keys.subscriber(message.sender),
-            self._keys.session(message.sender),
-            self._lane(partition, message, outbound, in_dialog or subscriber.session is not None),
-            self._keys.inbound(partition),
+            self._keys.session(message.sender), self._keys.outbound(partition),
+            self._keys.inbound(partition), self._keys.outbound_sessionless(partition),
+            self._keys.sessionless_queued(message.sender),
         ]
+        lane = self._lane(message, outbound, in_dialog or subscriber.session is not None)
         numbered = [field for i, reply in enumerate(outbound)
                     for field in (reply.recipient, self._numbered(reply, f"{message.id}/{i}"))]
         idle = self._dialog.config.session_idle_seconds
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
-                                 idle, INBOUND_GROUP, message.id, *numbered]
+                                 idle, INBOUND_GROUP, message.id, lane, SESSIONLESS_COUNT_TTL_SECONDS,
+                                 *numbered]
         if not await self._commit(keys=keys, args=args):
             raise LeaseLost(f"partition {partition} is no longer ours")
         self.turns += 1
         observe_turn(self._metrics, message, outcome, len(outbound))
 
-    def _lane(self, partition: int, message: InboundMessage, outbound: list[OutboundMessage],
-              in_dialog: bool) -> str:
+    def _lane(self, message: InboundMessage, outbound: list[OutboundMessage], in_dialog: bool) -> str:
         """Where the turn's replies queue: a dialog in progress (before or after the turn), a
         USSD screen, a code or a password go first; a menu or help to a number with no dialog
         waits behind them, under its own ceiling, so a flood of strangers cannot delay anyone's
-        dialog (limits.sessionless_segments_per_second)."""
+        dialog (limits.sessionless_segments_per_second). The commit keeps a number's replies in
+        order: behind its own sessionless ones, if any still wait."""
         if in_dialog or message.channel == "ussd" or any(reply.kind != "reply" for reply in outbound):
-            return self._keys.outbound(partition)
-        return self._keys.outbound_sessionless(partition)
+            return "dialog"
+        return "sessionless"
 
     async def _sms_turn(
         self, subscriber: Subscriber, message: InboundMessage

@@ -38,6 +38,11 @@ class Keys:
         process's `limits.sessionless_segments_per_second` ceiling, after nobody else waits."""
         return f"{self._p(partition)}:out-sessionless"
 
+    def sessionless_queued(self, msisdn: str) -> str:
+        """How many of the number's replies wait in the sessionless lane: while any do, its
+        other replies queue behind them there, so a number's replies never overtake each other."""
+        return f"{self._p(self.partition_of(msisdn))}:sessionless-queued:{msisdn}"
+
     def outbound_lanes(self, partition: int) -> tuple[str, str]:
         return self.outbound(partition), self.outbound_sessionless(partition)
 

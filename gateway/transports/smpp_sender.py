@@ -90,7 +90,8 @@ class ReplySender:
         except MessageRejected as exc:
             reason = str(exc)
             await retrying(lambda: self._dead_letter(message, reason), stopping)
-        await retrying(lambda: self._done(stream, entry_id), stopping)
+        counted = fields["recipient"] if ceiling else None
+        await retrying(lambda: self._done(stream, entry_id, counted), stopping)
 
     async def _under_ceiling(self, message: OutboundMessage, stopping: Stopping) -> bool:
         """Wait for the message's segments under the sessionless ceiling; False on a stop."""
@@ -114,8 +115,10 @@ class ReplySender:
             self._dead_letters.stage_outbound(pipe, message, reason)
             await pipe.execute()
 
-    async def _done(self, stream: str, entry_id: str) -> None:
-        await self._ack(keys=[stream], args=[OUTBOUND_GROUP, entry_id])
+    async def _done(self, stream: str, entry_id: str, recipient: str | None = None) -> None:
+        """Acknowledged and deleted; from the sessionless lane, the recipient's count there too."""
+        keys = [stream] if recipient is None else [stream, self._keys.sessionless_queued(recipient)]
+        await self._ack(keys=keys, args=[OUTBOUND_GROUP, entry_id])
         self.sent += 1
 
     async def _send(self, message: OutboundMessage, stopping: Stopping) -> bool:

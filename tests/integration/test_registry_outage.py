@@ -41,7 +41,7 @@ async def test_the_session_stays_where_it_was_while_the_registry_is_away(
         async with registry_server(served, "127.0.0.1", port):
             assert await sara.text("1") == fa("ask_imei")
             assert await sara.text(SARA_DEVICE) == fa("ask_old_number")
-            assert (await sara.text("09351110002")).startswith("کد تایید همتا")
+            assert (await sara.text("09351110002")).startswith("کد تأیید همتا")
         # The registry is gone: the code is answered "try again", and nothing of the turn kept.
         assert await sara.text("{code}") == fa("registry_unavailable")
         # Over USSD too: the menu needs no registry, the restore does; the screen ends saying so.

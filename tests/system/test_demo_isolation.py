@@ -23,7 +23,7 @@ from gateway.store.keys import Keys
 KEYS = Keys()
 MARKER_SIM = KEYS.sim("989000000001")
 MARKER = {"owner": "0000000001", "status": "active"}
-RESTORED = "با موفقیت به کارتابل همین سیم‌کارت منتقل شد"
+RESTORED = "به کارتابل همین سیم‌کارت منتقل شد"
 
 
 @pytest.fixture

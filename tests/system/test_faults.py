@@ -476,7 +476,7 @@ async def test_killed_gateway_partitions_are_taken_over_within_the_lease(
 
 
 async def queued_replies(db: redis.asyncio.Redis) -> int:
-    return sum([await db.xlen(KEYS.outbound(p)) for p in range(KEYS.partitions)])
+    return sum([await db.xlen(lane) for p in range(KEYS.partitions) for lane in KEYS.outbound_lanes(p)])
 
 
 @pytest.mark.slow

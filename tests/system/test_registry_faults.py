@@ -71,10 +71,10 @@ async def test_a_slow_registry_ends_the_ussd_screen_politely_and_sms_dialogs_com
     cut = await dialogue.screen(10)
     assert cut.ends and cut.text == fa("ussd_slow")
     sara = Citizen(sim, SARA_NEW)
-    assert await sara.reply(timeout=15) == fa("ussd_ask_imei")  # the screen's content, by SMS
+    assert await sara.reply(timeout=15) == fa("ask_imei")  # the screen's content, in SMS words
     # ...and the dialog goes on by SMS, to its end, each turn a few seconds long.
     assert await sara.text(SARA_DEVICE) == fa("ask_old_number")
-    assert (await sara.text("09351110002")).startswith("کد تایید همتا")
+    assert (await sara.text("09351110002")).startswith("کد تأیید همتا")
     assert await sara.text("{code}") == fa("restored_to_sim", imei_tail="7518")
     assert len(await restores(db)) == 1
 
@@ -107,9 +107,9 @@ async def test_registry_down_during_100_dialogs_every_one_completes_and_moves_on
         citizen = Citizen(sim, "98" + new[1:])
         assert await turn(citizen, "1") == fa("ask_imei")
         assert await turn(citizen, device["imei"]) == fa("ask_old_number")
-        assert (await turn(citizen, device["sim"])).startswith("کد تایید همتا")
+        assert (await turn(citizen, device["sim"])).startswith("کد تأیید همتا")
         codes_sent.release()
-        assert (await turn(citizen, "{code}")).startswith("دستگاه با IMEI")
+        assert (await turn(citizen, "{code}")).startswith("دستگاه با شناسه IMEI")
 
     dialogs = [asyncio.create_task(dialog(i)) for i in range(count)]
     for _ in range(count // 4):  # a quarter of the dialogs have their code: the registry dies
@@ -142,7 +142,7 @@ async def test_an_answer_lost_after_the_change_was_applied_is_retried_without_ap
     sara = Citizen(sim, SARA_NEW)
     assert await sara.text("1") == fa("ask_imei")
     assert await sara.text(SARA_DEVICE) == fa("ask_old_number")
-    assert (await sara.text("09351110002")).startswith("کد تایید همتا")
+    assert (await sara.text("09351110002")).startswith("کد تأیید همتا")
     assert await sara.text("{code}") == UNAVAILABLE
     (applied,) = await restores(db)  # applied, though the gateway never heard so
     assert await db.hget(KEYS.device(SARA_DEVICE), "sim") == SARA_NEW

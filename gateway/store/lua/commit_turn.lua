@@ -1,12 +1,16 @@
 -- Commit one handled MO: the subscriber's record, the conversation's record, its replies, and
 -- the inbound acknowledgement, together, and only while this process still holds the
 -- partition's lease (a fence against a paused process whose partition has moved on).
--- KEYS: 1 lease, 2 subscriber, 3 session, 4 outbound stream of the turn's lane (dialogs in
---       progress or sessionless, see gateway/store/keys.py), 5 inbound stream
+-- KEYS: 1 lease, 2 subscriber, 3 session, 4 outbound stream of dialogs in progress,
+--       5 inbound stream, 6 sessionless outbound stream, 7 the number's count of replies queued
+--       in the sessionless lane (gateway/store/keys.py)
 -- ARGV: 1 owner token, 2 subscriber JSON ('' = delete), 3 subscriber ttl, 4 session JSON
 --       ('' = delete), 5 session ttl (the idle time: personal data expires with the session),
---       6 inbound group, 7 inbound entry id, 8.. outbound messages as (recipient, JSON) pairs;
---       the recipient is its own field so the sender orders entries without parsing them
+--       6 inbound group, 7 inbound entry id, 8 lane asked for ('dialog' | 'sessionless'),
+--       9 the count's ttl, 10.. outbound messages as (recipient, JSON) pairs; the recipient is its
+--       own field so the sender orders entries without parsing them
+-- A dialog's replies go to the sessionless lane too while the number has replies queued
+-- there: one number's replies never overtake each other.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
@@ -20,8 +24,14 @@ if ARGV[4] == '' then
 else
   redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5])
 end
-for i = 8, #ARGV, 2 do
-  redis.call('XADD', KEYS[4], '*', 'recipient', ARGV[i], 'message', ARGV[i + 1])
+local stream = KEYS[4]
+if #ARGV >= 10 and (ARGV[8] == 'sessionless' or tonumber(redis.call('GET', KEYS[7]) or '0') > 0) then
+  stream = KEYS[6]
+  redis.call('INCRBY', KEYS[7], math.floor((#ARGV - 9) / 2))
+  redis.call('EXPIRE', KEYS[7], ARGV[9])
+end
+for i = 10, #ARGV, 2 do
+  redis.call('XADD', stream, '*', 'recipient', ARGV[i], 'message', ARGV[i + 1])
 end
 redis.call('XACK', KEYS[5], ARGV[6], ARGV[7])
 redis.call('XDEL', KEYS[5], ARGV[7])
