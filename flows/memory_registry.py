@@ -25,6 +25,7 @@ from flows.ports import (
     RestoreMove,
     SimCheck,
     SimRecord,
+    device_check,
 )
 
 AuditEntry = RestoreMove | PasswordChange
@@ -75,17 +76,8 @@ class MemoryRegistry(Registry):
             return None
         requester_sim = self._sims.get(requester)
         owner = requester_sim.owner if requester_sim is not None else ""
-        if device.in_national_id_cartable:
-            return DeviceCheck(True, bool(owner) and device.national_id == owner)
-        home = self._sims.get(device.sim)
-        attached = home is not None and home.status == "active" and home.owner == device.registered_owner
-        return DeviceCheck(
-            False,
-            bool(owner) and device.registered_owner == owner,
-            on_old_sim=device.sim == old_sim,
-            on_requester_sim=device.sim == requester,
-            attached=attached,
-        )
+        home = None if device.in_national_id_cartable else self._sims.get(device.sim)
+        return device_check(device, owner, requester, old_sim, home)
 
     async def cartable(self, national_id: str, requester: str) -> CartableSummary | None:
         person = self._people.get(national_id)

@@ -81,6 +81,23 @@ class DeviceCheck:
     attached: bool = False  # its SIM cartable's SIM is active and still its registered owner's
 
 
+def device_check(
+    device: DeviceRecord, owner: str, requester: str, old_sim: str, home: SimRecord | None
+) -> DeviceCheck:
+    """The facts about `device` for a requester whose SIM's owner is `owner` ('' for none),
+    `home` being the SIM of its SIM cartable: one reading for every registry backend."""
+    if device.in_national_id_cartable:
+        return DeviceCheck(True, bool(owner) and device.national_id == owner)
+    attached = home is not None and home.status == "active" and home.owner == device.registered_owner
+    return DeviceCheck(
+        False,
+        bool(owner) and device.registered_owner == owner,
+        on_old_sim=device.sim == old_sim,
+        on_requester_sim=device.sim == requester,
+        attached=attached,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CartableSummary:
     """A national-ID cartable for a password recovery: counts, and the usable SIMs masked."""

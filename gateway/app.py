@@ -216,7 +216,8 @@ class Gateway:
         self.scraper = Scraper(self.metrics, self.redis, self.keys, self.smpp,
                                BINDS_OF_MODE[settings.smpp.bind_mode], settings.smpp.bind_mode,
                                lambda: self.leases.owned, [self.worker.rate_limited])
-        self.console = console_options(settings, self.redis, self.keys, phone)
+        self.console = console_options(settings, self.redis, self.keys, phone,
+                                       admin_port=lambda: self.admin_port)
         self._stop_turns = asyncio.Event()  # workers finish their turn and take no more
         self._stop_sends = asyncio.Event()  # senders stop (after the replies are flushed)
         self._stop_leases = asyncio.Event()

@@ -38,11 +38,9 @@ if found; then
 fi
 say "${BROWSER}, ${DRIVER} or a Persian font (fonts-noto-core) was not found"
 
-if [[ ${EUID} -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing Debian's ${PACKAGES[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+if apt_install "${PACKAGES[@]}"; then
     if found; then
         ok
     fi

@@ -35,12 +35,9 @@ if found; then
 fi
 say "bearerbox/smsbox were not found (looked in ${SEARCH_PATH})"
 
-if [[ ${EUID} -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing Debian's kannel package"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends kannel
-    hash -r
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+if apt_install kannel; then
     if found; then
         say "installed; the package's own service, if it started, is not used"
         ok

@@ -40,12 +40,9 @@ if command -v redis-server >/dev/null 2>&1; then
 fi
 say "redis-server was not found on PATH"
 
-if [[ ${EUID} -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing Debian's redis-server package"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends redis-server
-    hash -r
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+if apt_install redis-server; then
     if command -v redis-server >/dev/null 2>&1; then
         say "installed; the package's own service (port 6379), if it started, is not used"
         check

@@ -28,11 +28,8 @@ def console_options(
     )
 
 
-def _admin_address(settings: Settings, bound: Callable[[], int | None] | None) -> AdminAddress | None:
-    # The `admin` settings section (admin.host, admin.port) comes with the admin API (issue 11,
-    # point 2); read defensively so the console runs with or without it.
-    admin = getattr(settings, "admin", None)
-    host, port = getattr(admin, "host", None), getattr(admin, "port", None)
-    if not isinstance(host, str) or not isinstance(port, int):
-        return None
-    return AdminAddress(host, bound or (lambda: port))
+def _admin_address(settings: Settings, bound: Callable[[], int | None] | None) -> AdminAddress:
+    """The admin API's address as the console offers it: the bound port once known (admin.port
+    0 picks one), else the configured one."""
+    host, port = settings.admin.host, settings.admin.port
+    return AdminAddress(host, lambda: (bound() if bound else None) or port)

@@ -31,6 +31,7 @@ from flows.ports import (
     SimCheck,
     SimRecord,
     SimStatus,
+    device_check,
 )
 from gateway.store.audit import index_args, index_keys
 from gateway.store.fixtures import Fixture
@@ -66,17 +67,8 @@ class RedisRegistry:
             return None
         requester_sim = await self.sim(requester)
         owner = requester_sim.owner if requester_sim is not None else ""
-        if device.in_national_id_cartable:
-            return DeviceCheck(True, bool(owner) and device.national_id == owner)
-        home = await self.sim(device.sim)
-        attached = home is not None and home.status == "active" and home.owner == device.registered_owner
-        return DeviceCheck(
-            False,
-            bool(owner) and device.registered_owner == owner,
-            on_old_sim=device.sim == old_sim,
-            on_requester_sim=device.sim == requester,
-            attached=attached,
-        )
+        home = None if device.in_national_id_cartable else await self.sim(device.sim)
+        return device_check(device, owner, requester, old_sim, home)
 
     async def cartable(self, national_id: str, requester: str) -> CartableSummary | None:
         k = self._keys
