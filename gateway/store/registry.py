@@ -44,6 +44,10 @@ INDEXES = ("people", "sims", "devices")
 
 
 class RedisRegistry:
+    """The embedded registry. Its reads are single commands awaited together (`gather`), so on
+    the gateway's coalescing client (gateway/store/batching.py) they travel with the other
+    turns' commands instead of each taking a pipeline and a connection of their own."""
+
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
@@ -72,18 +76,15 @@ class RedisRegistry:
 
     async def cartable(self, national_id: str, requester: str) -> CartableSummary | None:
         k = self._keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(k.person(national_id), "cartable")
-            pipe.smembers(k.cartable(national_id))
-            pipe.scard(k.national_id_devices(national_id))
-            has_cartable, sims, devices = await pipe.execute()
+        has_cartable, sims, devices = await asyncio.gather(
+            self._redis.hget(k.person(national_id), "cartable"),
+            self._redis.smembers(k.cartable(national_id)),
+            self._redis.scard(k.national_id_devices(national_id)))
         if not has_cartable:
             return None
-        ordered = sorted(sims)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for msisdn in ordered:
-                pipe.hmget(k.sim(msisdn), "status", "owner")
-            records = await pipe.execute() if ordered else []
+        ordered = sorted(cast(set[str], sims))  # decode_responses: every reply is a str
+        records = await asyncio.gather(*(self._redis.hmget(k.sim(msisdn), "status", "owner")
+                                         for msisdn in ordered))
         usable = [
             msisdn
             for msisdn, (status, owner) in zip(ordered, records, strict=True)
@@ -98,10 +99,9 @@ class RedisRegistry:
         return stored is not None and hmac.compare_digest(str(stored), birth_date)
 
     async def _in_cartable(self, national_id: str, msisdn: str) -> bool:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self._keys.person(national_id), "cartable")
-            pipe.sismember(self._keys.cartable(national_id), msisdn)
-            has_cartable, member = await pipe.execute()
+        has_cartable, member = await asyncio.gather(
+            self._redis.hget(self._keys.person(national_id), "cartable"),
+            self._redis.sismember(self._keys.cartable(national_id), msisdn))
         return bool(has_cartable) and bool(member)
 
     # -- the raw records (`registry show`, the reference server, tests)
@@ -159,10 +159,9 @@ class RedisRegistry:
         return MoveResult(await self._restore(keys=keys, args=args))
 
     async def person(self, national_id: str) -> PersonRecord | None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._keys.person(national_id), "birth_date", "cartable")
-            pipe.smembers(self._keys.cartable(national_id))
-            (birth_date, cartable), sims = await pipe.execute()
+        (birth_date, cartable), sims = cast(tuple[list[str | None], set[str]], await asyncio.gather(
+            self._redis.hmget(self._keys.person(national_id), "birth_date", "cartable"),
+            self._redis.smembers(self._keys.cartable(national_id))))
         if birth_date is None:
             return None
         return PersonRecord(national_id, birth_date, tuple(sorted(sims)) if cartable else None)
