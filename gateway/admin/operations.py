@@ -21,6 +21,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from flows.catalog import Language
 from flows.normalize import mask_digits, mask_msisdn
 from flows.session import SESSION_FIELDS, Subscriber
 from gateway.limits import WINDOW_SECONDS
@@ -29,6 +30,7 @@ from gateway.settings import Settings
 from gateway.store.audit import AuditLog, iso_time
 from gateway.store.dead_letters import DeadLetterStore, NotReplayable
 from gateway.store.keys import INBOUND_GROUP, OUTBOUND_GROUP, Keys
+from gateway.store.subscribers import parse_subscriber
 
 Via = Literal["api", "cli"]
 RESET_TRIES = 5
@@ -63,12 +65,12 @@ class Limits:
 
 class AdminOperations:
     def __init__(self, redis: Redis, keys: Keys, limits: Limits, dead_letters: DeadLetterStore,
-                 via: Via, default_language: str = "fa") -> None:
+                 via: Via, default_language: Language = "fa") -> None:
         self._redis = redis
         self._keys = keys
         self._limits = limits
         self._via = via
-        self._default_language = default_language
+        self._default_language: Language = default_language
         self.audit = AuditLog(redis, keys)
         self.dead_letters = dead_letters
 
@@ -81,11 +83,7 @@ class AdminOperations:
             pipe.get(keys.session(msisdn))
             pipe.ttl(keys.session(msisdn))
             record, session, session_ttl = await pipe.execute()
-        fields: dict[str, object] = {"msisdn": msisdn, "lang": self._default_language}
-        for raw in (record, session):
-            if raw is not None:
-                fields |= json.loads(raw)
-        subscriber = Subscriber.model_validate(fields)
+        subscriber = parse_subscriber(msisdn, record, session, self._default_language)
         now = time.time()
         return {
             "msisdn": mask_msisdn(msisdn),

@@ -36,6 +36,19 @@ class SubscriberStore(Protocol):
         """The state as the commit stores it."""
 
 
+def parse_subscriber(
+    msisdn: str, record: str | None, session: str | None, default_language: Language
+) -> Subscriber:
+    """A number's state from its two stored records (either may be missing)."""
+    if record is None and session is None:
+        return Subscriber(msisdn=msisdn, lang=default_language)
+    fields: dict[str, object] = {"msisdn": msisdn, "lang": default_language}
+    for raw in (record, session):  # a record from before the split may hold a session too
+        if raw is not None:
+            fields |= json.loads(raw)
+    return Subscriber.model_validate(fields)
+
+
 class RedisSubscriberStore:
     def __init__(self, redis: Any, keys: Keys, default_language: Language) -> None:
         self._redis = redis
@@ -45,13 +58,7 @@ class RedisSubscriberStore:
     async def load(self, msisdn: str) -> Subscriber:
         record, session = await self._redis.mget(
             [self._keys.subscriber(msisdn), self._keys.session(msisdn)])
-        if record is None and session is None:
-            return Subscriber(msisdn=msisdn, lang=self._default_language)
-        fields: dict[str, object] = {"msisdn": msisdn, "lang": self._default_language}
-        for raw in (record, session):  # a record from before the split may hold a session too
-            if raw is not None:
-                fields |= json.loads(raw)
-        return Subscriber.model_validate(fields)
+        return parse_subscriber(msisdn, record, session, self._default_language)
 
     def serialize(self, subscriber: Subscriber) -> StoredState:
         conversation = subscriber.model_dump(include=set(SESSION_FIELDS), exclude_defaults=True)
