@@ -69,6 +69,7 @@ class BatchedRedis:
                 asyncio.get_running_loop().call_soon(self._flush)
             return await future
 
+        setattr(self, name, command)  # made once: later lookups find it without __getattr__
         return command
 
     def _flush(self) -> None:
