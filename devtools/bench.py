@@ -28,10 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO
+
+from redis.asyncio import Redis
 
 from devtools.bench_fixture import bench_fixture, imei, new_msisdn, old_number
 from devtools.redis_server import RedisServer, free_port
@@ -200,64 +202,55 @@ def _gateway_env(redis_url: str, port: int, log_level: str = "WARNING") -> dict[
             "HAMTA_LOGGING__LEVEL": log_level}
 
 
-async def _load_registry(redis_url: str, count: int) -> None:
+@contextlib.asynccontextmanager
+async def _bench_redis(redis_url: str) -> AsyncIterator[tuple[Redis, Keys]]:
+    """A client of the bench's own redis-server, and the gateway's key names on it."""
     settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
     redis = connect_redis(settings)
     try:
-        await RedisRegistry(redis, Keys(settings.redis.prefix, settings.redis.partitions)).load(
-            parse_fixture(bench_fixture(count)))
+        yield redis, Keys(settings.redis.prefix, settings.redis.partitions)
     finally:
         await redis.aclose()
+
+
+async def _load_registry(redis_url: str, count: int) -> None:
+    async with _bench_redis(redis_url) as (redis, keys):
+        await RedisRegistry(redis, keys).load(parse_fixture(bench_fixture(count)))
 
 
 async def _redis_info(redis_url: str) -> tuple[int, dict[str, int]]:
     """Redis's used memory and the calls of each command so far."""
-    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
-    redis = connect_redis(settings)
-    try:
+    async with _bench_redis(redis_url) as (redis, _keys):
         memory = await redis.info("memory")
         commands = await redis.info("commandstats")
-        calls = {name.removeprefix("cmdstat_"): int(stats["calls"]) for name, stats in commands.items()}
-        return int(memory["used_memory"]), calls
-    finally:
-        await redis.aclose()
+    calls = {name.removeprefix("cmdstat_"): int(stats["calls"]) for name, stats in commands.items()}
+    return int(memory["used_memory"]), calls
 
 
 async def _idle_subscriber_bytes(redis_url: str, numbers: range) -> float:
     """What one subscriber costs Redis once its dialog is over: its records (MEMORY USAGE of the
     subscriber's and the session's keys), averaged over `numbers` (the session key is gone)."""
-    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
-    keys = Keys(settings.redis.prefix, settings.redis.partitions)
-    redis = connect_redis(settings)
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for i in numbers:
-                msisdn = "98" + new_msisdn(i)[1:]
-                pipe.memory_usage(keys.subscriber(msisdn))
-                pipe.memory_usage(keys.session(msisdn))
-            sizes = await pipe.execute()
-        return sum(size or 0 for size in sizes) / len(numbers)
-    finally:
-        await redis.aclose()
+    async with _bench_redis(redis_url) as (redis, keys), redis.pipeline(transaction=False) as pipe:
+        for i in numbers:
+            msisdn = "98" + new_msisdn(i)[1:]
+            pipe.memory_usage(keys.subscriber(msisdn))
+            pipe.memory_usage(keys.session(msisdn))
+        sizes = await pipe.execute()
+    return sum(size or 0 for size in sizes) / len(numbers)
 
 
 async def _balanced(redis_url: str, processes: int, timeout: float = 60.0) -> None:
     """Until every partition is held and the holders are `processes` distinct processes: the
     partitions are shared by leases, and a process that joined takes its share within a lease
     or two (a bench may poll; tests wait on events)."""
-    settings = load_settings(redis={**load_settings().redis.model_dump(), "url": redis_url})
-    keys = Keys(settings.redis.prefix, settings.redis.partitions)
-    redis = connect_redis(settings)
     deadline = time.monotonic() + timeout
-    try:
+    async with _bench_redis(redis_url) as (redis, keys):
         while time.monotonic() < deadline:
             holders = await redis.mget([keys.lease(p) for p in range(keys.partitions)])
             if None not in holders and len(set(holders)) == processes:
                 return
             await asyncio.sleep(0.1)
-        raise RuntimeError(f"the partitions were not shared by {processes} gateway processes")
-    finally:
-        await redis.aclose()
+    raise RuntimeError(f"the partitions were not shared by {processes} gateway processes")
 
 
 def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm: int = 20,

@@ -435,6 +435,8 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
     def hide(value: Any) -> Any:
         if isinstance(value, SecretStr):
             return "***"
+        if isinstance(value, Path):  # a CA file, a client certificate: YAML and JSON take strings
+            return str(value)
         if isinstance(value, dict):
             return {key: hide(item) for key, item in value.items()}
         if isinstance(value, list | tuple):

@@ -13,7 +13,6 @@ writes the state it loaded before it. The reset is a transaction on the number's
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,14 +22,14 @@ from redis.exceptions import WatchError
 
 from flows.catalog import Language
 from flows.normalize import mask_digits, mask_msisdn
-from flows.session import SESSION_FIELDS, Subscriber
+from flows.session import Subscriber
 from gateway.limits import WINDOW_SECONDS
 from gateway.sealing import Sealer
 from gateway.settings import Settings
 from gateway.store.audit import AuditLog, iso_time
 from gateway.store.dead_letters import DeadLetterStore, NotReplayable
 from gateway.store.keys import INBOUND_GROUP, OUTBOUND_GROUP, Keys
-from gateway.store.subscribers import parse_subscriber
+from gateway.store.subscribers import parse_subscriber, stored_state
 
 Via = Literal["api", "cli"]
 RESET_TRIES = 5
@@ -149,13 +148,10 @@ class AdminOperations:
                     had_session = bool(await pipe.exists(session_key))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if raw is not None:
-                        data = json.loads(raw)
-                        subscriber = Subscriber.model_validate({"msisdn": msisdn, **data})
+                        subscriber = parse_subscriber(msisdn, str(raw), None, self._default_language)
                         change(subscriber)
-                        # As RedisSubscriberStore.serialize writes the record.
-                        stored = subscriber.model_dump_json(exclude=set(SESSION_FIELDS),
-                                                            exclude_defaults=True)
-                        pipe.set(record_key, stored, ex=ttl if ttl > 0 else None)
+                        pipe.set(record_key, stored_state(subscriber).subscriber,
+                                 ex=ttl if ttl > 0 else None)
                     if drop_session:
                         pipe.delete(session_key)
                     await pipe.execute()
@@ -196,17 +192,18 @@ class AdminOperations:
         keys = self._keys
         async with self._redis.pipeline(transaction=False) as pipe:
             for partition in range(keys.partitions):
-                pipe.xlen(keys.inbound(partition))
-                pipe.xlen(keys.outbound(partition))
-                pipe.xinfo_groups(keys.inbound(partition))
-                pipe.xinfo_groups(keys.outbound(partition))
+                for stream in (keys.inbound(partition), *keys.outbound_lanes(partition)):
+                    pipe.xlen(stream)
+                    pipe.xinfo_groups(stream)
             replies = await pipe.execute(raise_on_error=False)
         rows = []
-        for partition in range(keys.partitions):
-            inbound, outbound, in_groups, out_groups = replies[partition * 4:partition * 4 + 4]
-            rows.append({"partition": partition, "inbound": _int(inbound), "outbound": _int(outbound),
+        for partition in range(keys.partitions):  # outbound: both lanes (gateway/store/keys.py)
+            inbound, in_groups, *lanes = replies[partition * 6:partition * 6 + 6]
+            rows.append({"partition": partition, "inbound": _int(inbound),
+                         "outbound": _int(lanes[0]) + _int(lanes[2]),
                          "inbound_pending": _pending(in_groups, INBOUND_GROUP),
-                         "outbound_pending": _pending(out_groups, OUTBOUND_GROUP)})
+                         "outbound_pending": (_pending(lanes[1], OUTBOUND_GROUP)
+                                              + _pending(lanes[3], OUTBOUND_GROUP))})
         return {"partitions": rows,
                 "totals": {"inbound": sum(r["inbound"] for r in rows),
                            "outbound": sum(r["outbound"] for r in rows),

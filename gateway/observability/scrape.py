@@ -139,15 +139,18 @@ class Scraper:
     async def _backlog(self, held: list[int]) -> Backlog | None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for partition in held:
+                for partition in held:  # inbound, then both outbound lanes
                     pipe.xlen(self._keys.inbound(partition))
-                    pipe.xlen(self._keys.outbound(partition))
+                    for lane in self._keys.outbound_lanes(partition):
+                        pipe.xlen(lane)
                 pipe.xlen(self._keys.dead_letters())
                 lengths = [int(n) for n in await pipe.execute()]
         except FOREIGN_RETRYABLE as exc:
             log.warning("metrics scrape without the Redis gauges: %s", type(exc).__name__)
             return None
-        return Backlog(sum(lengths[0:-1:2]), sum(lengths[1:-1:2]), lengths[-1])
+        streams = lengths[:-1]
+        inbound = sum(streams[0::3])
+        return Backlog(inbound, sum(streams) - inbound, lengths[-1])
 
     def render(self, snapshot: Snapshot) -> bytes:
         self._collector.snapshot = snapshot

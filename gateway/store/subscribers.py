@@ -49,6 +49,13 @@ def parse_subscriber(
     return Subscriber.model_validate(fields)
 
 
+def stored_state(subscriber: Subscriber) -> StoredState:
+    """The two records as they are stored: the subscriber's, and the conversation's."""
+    conversation = subscriber.model_dump(include=set(SESSION_FIELDS), exclude_defaults=True)
+    record = subscriber.model_dump_json(exclude=set(SESSION_FIELDS), exclude_defaults=True)
+    return StoredState(record, json.dumps(conversation) if conversation else "")
+
+
 class RedisSubscriberStore:
     def __init__(self, redis: Any, keys: Keys, default_language: Language) -> None:
         self._redis = redis
@@ -61,6 +68,4 @@ class RedisSubscriberStore:
         return parse_subscriber(msisdn, record, session, self._default_language)
 
     def serialize(self, subscriber: Subscriber) -> StoredState:
-        conversation = subscriber.model_dump(include=set(SESSION_FIELDS), exclude_defaults=True)
-        record = subscriber.model_dump_json(exclude=set(SESSION_FIELDS), exclude_defaults=True)
-        return StoredState(record, json.dumps(conversation) if conversation else "")
+        return stored_state(subscriber)

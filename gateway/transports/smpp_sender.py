@@ -49,7 +49,6 @@ class ReplySender:
         # One ceiling for the whole process, shared by every partition's sessionless lane.
         self._sessionless = TokenBucket(sessionless_segments_per_second,
                                         burst=max(1.0, sessionless_segments_per_second))
-        self.ceiling_waits = 0
         self._sealer = sealer
         self._dead_letters = dead_letters or DeadLetters(keys)
         self._redis = redis
@@ -97,7 +96,6 @@ class ReplySender:
         """Wait for the message's segments under the sessionless ceiling; False on a stop."""
         segments = segment_count(message.text)
         if not self._sessionless.available(segments):
-            self.ceiling_waits += 1
             self._metrics.limited("sessionless_segments_per_second")
         take = asyncio.ensure_future(self._sessionless.take(segments))
         stop = asyncio.ensure_future(stopping.wait())

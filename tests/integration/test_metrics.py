@@ -96,8 +96,9 @@ async def test_metrics_after_a_restore(redis_url: str, redis_client: redis.async
     assert total(found, "hamta_turn_seconds_count") == 4
     assert total(found, "hamta_reply_seconds_count") >= 3
     assert total(found, "hamta_rate_limited_total", limit="replies") == 0
-    # One pipeline: an XLEN of each held partition's inbound and outbound stream, and the dead letters.
-    assert xlens == 2 * held + 1
+    # One pipeline: an XLEN of each held partition's inbound stream and both outbound lanes, and
+    # the dead letters.
+    assert xlens == 3 * held + 1
     assert "9361110003" not in text and "490154203237518" not in text  # no personal data
 
 

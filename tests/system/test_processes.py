@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 import redis.asyncio
 
+from flows.catalog import default_catalog
 from gateway.store.keys import Keys
 from smpp.sim import SmscSimulator
 from tests.harness import SARA_DEVICE, SARA_NEW
 from tests.processes import Citizen, Gateways
 
 KEYS = Keys()
+FA = default_catalog()
 
 
 @pytest.mark.slow
@@ -26,7 +28,8 @@ async def test_two_processes_share_the_partitions_and_stop_together(
     assert None not in holders and sorted(holders.count(h) for h in set(holders)) == [8, 8]
 
     sara = Citizen(sim, SARA_NEW)
-    assert (await sara.text("1")) and (await sara.text(SARA_DEVICE))
+    assert await sara.text("1") == FA.render("fa", "ask_imei")
+    assert await sara.text(SARA_DEVICE) == FA.render("fa", "ask_old_number")
 
     parent.terminate()
     assert await parent.wait_exit(timeout=15) == 0
