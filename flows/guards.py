@@ -16,14 +16,10 @@ def invalid_input(turn: Turn, key: str, **params: object) -> None:
 
 def strike(turn: Turn) -> bool:
     """Count a mismatch or wrong code; True when the session goes on, False when it ended."""
-    subscriber, config = turn.subscriber, turn.config
-    _count_strike(turn)
     turn.session.mismatches += 1
-    if subscriber.strikes >= config.lockout_strikes:
-        subscriber.locked_until = turn.now + config.lockout_seconds
-        turn.end_session("locked", hours=hours_left(turn))
+    if not count_lookup(turn):  # the strike locked the number out
         return False
-    if turn.session.mismatches >= config.max_mismatches_per_session:
+    if turn.session.mismatches >= turn.config.max_mismatches_per_session:
         turn.end_session("mismatch_final")
         return False
     return True
