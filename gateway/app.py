@@ -172,7 +172,7 @@ class Gateway:
         self.redis = connect_redis(settings)
         self.metrics = GatewayMetrics()  # this process's own registry (gateway/observability/)
         # The turns' small commands, coalesced per event-loop tick (gateway/store/batching.py).
-        turns_redis = batched(self.redis)
+        self.turns_redis = turns_redis = batched(self.redis)
         # The embedded registry on the gateway's Redis (`registry load`/`show`, tests); the
         # dialogs use `dialog_registry`: this one, or the HTTP client for registry.backend http.
         self.registry = RedisRegistry(turns_redis, self.keys)
@@ -183,7 +183,7 @@ class Gateway:
         self.receipts = RedisReceiptCorrelator(self.keys, settings.smpp.receipt_ttl_seconds,
                                                settings.smpp.receipt_id_format)
         dialect = settings.ussd.selected_dialect()
-        self._intake = MoIntake(self.redis, self.keys, self.receipts, intake_config(settings),
+        self._intake = MoIntake(turns_redis, self.keys, self.receipts, intake_config(settings),
                                 metrics=self.metrics)
         self.smpp = SmppClient(client_config(settings), self._intake.on_events)
         self._intake.last_link_loss = self._last_link_loss
@@ -288,6 +288,8 @@ class Gateway:
         try:
             yield  # the client connects lazily: the gateway starts while Redis is away
         finally:
+            if self.turns_redis is not self.redis:
+                await self.turns_redis.aclose()  # the coalesced commands' own connection
             await self.redis.aclose()
 
     @contextlib.asynccontextmanager

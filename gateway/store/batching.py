@@ -7,102 +7,277 @@ that. `BatchedRedis` queues every command issued during one turn of the event lo
 them together when the loop next gets to it (`call_soon`), so N concurrent turns cost one round
 trip per step instead of N, and a lone turn waits one loop iteration more, nothing else.
 
-Each caller still awaits its own command's result (or its own error: a pipeline sent without
-`raise_on_error` hands each command its exception), so ordering and error handling are what
-they were: per command, per caller. A script called through the facade goes as EVALSHA; its
-NOSCRIPT error (a restarted Redis) makes redis-py load it and retry, as it does on the client.
+The batches go over one pipelined connection of their own, packed and parsed by hiredis
+(`gateway.store.resp_connection`); redis-py still builds each command's arguments and reads its
+reply (the command methods and response callbacks of the client), so every caller sees what
+redis-py would give it. A client configured for what that connection does not speak (TLS,
+RESP3) sends the batches as redis-py pipelines instead.
 
-Blocking commands (XREADGROUP with BLOCK, BLPOP) must not go through it: they would hold up
-the batch they travel in. Redis Cluster clients are used as they are (a cluster pipeline cannot
-carry EVALSHA; see gateway/store/scripts.py).
+Each caller still awaits its own command's result (or its own error: Redis's answer to one
+command fails only that caller), so ordering and error handling are what they were: per
+command, per caller. A script called through the facade goes as EVALSHA; its NOSCRIPT error
+(a restarted Redis) makes redis-py load it and retry, as it does on the client.
+`pipeline(transaction=False)` gives a pipeline whose commands join the tick's batch.
+
+Blocking commands (BLPOP, XREADGROUP with BLOCK) must not hold up a batch: they go to the
+client as they are, or, on a `dedicated` copy (one consumer loop's own connection), alone.
+Redis Cluster clients are used as they are (a cluster pipeline cannot carry EVALSHA; see
+gateway/store/scripts.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
+from redis._parsers.response_callbacks import get_response_callbacks
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
+from redis.client import CaseInsensitiveDict
+from redis.commands.core import AsyncCoreCommands, AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.typing import EncodableT
 
-Queued = tuple[str, tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
-# The commands coalesced: small reads and writes, none of them blocking. Anything else (a
-# pipeline, BLPOP, XREADGROUP with BLOCK, the client's own methods) goes to the client as it is.
-COALESCED = frozenset({
-    "get", "mget", "set", "getdel", "delete", "exists", "expire", "pexpire", "ttl", "pttl", "incr",
-    "hget", "hgetall", "hmget", "hset", "smembers", "sismember", "scard", "zscore", "zadd",
-    "xadd", "xack", "xdel", "xlen", "evalsha", "script_load",
+from gateway.store.resp_connection import RespAddress, RespConnection
+
+# A command's wire arguments and the options its response callback reads.
+Wire = tuple[tuple[EncodableT, ...], dict[str, Any]]
+Queued = tuple[tuple[EncodableT, ...], dict[str, Any], "asyncio.Future[Any]"]
+
+# Commands that wait on the server: never in a shared batch.
+BLOCKING = frozenset({
+    "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop",
+    "wait", "waitaof",
 })
+BLOCKING_WHEN_ASKED = frozenset({"xread", "xreadgroup"})  # with a `block` argument
+EMPTY_RESPONSE = "EMPTY_RESPONSE"  # redis-py's option: the value a command's error stands for
+
+
+class _Recorder(AsyncCoreCommands):
+    """redis-py's command methods, giving the arguments they would send instead of sending."""
+
+    _event_dispatcher: Any = None  # read by none of the commands recorded
+
+    def execute_command(self, *args: EncodableT, **options: Any) -> Wire:
+        return args, options
+
+
+_RECORDER = _Recorder()
+
+
+def is_command(name: str) -> bool:
+    return not name.startswith("_") and callable(getattr(_Recorder, name, None)) and name not in (
+        "execute_command", "register_script", "pipeline")
+
+
+def blocks(name: str, kwargs: dict[str, Any]) -> bool:
+    return name in BLOCKING or (name in BLOCKING_WHEN_ASKED and kwargs.get("block") is not None)
 
 
 class BatchedRedis:
     """The command methods of a `Redis` client, coalesced per event-loop tick (see the module)."""
 
-    def __init__(self, redis: Redis, max_batch: int = 512) -> None:
+    def __init__(self, redis: Redis, max_batch: int = 512, blocking: bool = False) -> None:
         self._redis = redis
         self._max_batch = max_batch
+        self._blocking = blocking  # a dedicated connection: blocking commands go on it
+        address = RespAddress.of(redis.connection_pool)
+        self._connection = RespConnection(address) if address is not None else None
+        # The connection speaks RESP2: its replies are read with redis-py's RESP2 callbacks,
+        # which give the shapes the client gives (legacy_responses, redis-py's default).
+        self._callbacks: Mapping[str, Callable[..., Any]] = CaseInsensitiveDict(
+            cast(Any, get_response_callbacks(user_protocol=2, legacy_responses=True)))
         self._queue: list[Queued] = []
+        self._extra_timeout = 0.0
         self._scheduled = False
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: set[asyncio.Future[Any]] = set()
         self.batches = 0
         self.commands = 0
 
+    def dedicated(self) -> BatchedRedis:
+        """A copy on a connection of its own, for one loop's blocking reads (one at a time)."""
+        return BatchedRedis(self._redis, self._max_batch, blocking=True)
+
+    async def aclose(self) -> None:
+        """Closes this facade's own connection (the client stays open)."""
+        if self._connection is not None:
+            await self._connection.close()
+
     def pipeline(self, transaction: bool = True) -> Any:
-        """Callers that build their own pipeline (a MULTI, a batch of their own) get a real one."""
-        return self._redis.pipeline(transaction=transaction)
+        """A MULTI goes to the client as a real pipeline; without one, the commands join the
+        tick's batch (`CoalescedPipeline`)."""
+        if transaction:
+            return self._redis.pipeline(transaction=True)
+        return CoalescedPipeline(self)
 
     def register_script(self, script: str) -> AsyncScript:
         return AsyncScript(cast(Redis, self), script)
 
     def __getattr__(self, name: str) -> Any:
-        if name not in COALESCED:
+        if not is_command(name):
             return getattr(self._redis, name)
+        record = getattr(_RECORDER, name)
+        client_command = getattr(self._redis, name)
 
         async def command(*args: Any, **kwargs: Any) -> Any:
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._queue.append((name, args, kwargs, future))
-            if len(self._queue) >= self._max_batch:
-                self._flush()
-            elif not self._scheduled:
-                self._scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
-            return await future
+            if blocks(name, kwargs) and not self._blocking:
+                return await client_command(*args, **kwargs)
+            wire = record(*args, **kwargs)
+            if inspect.isawaitable(wire):
+                wire = await wire
+            block = kwargs.get("block") if self._blocking else None
+            args, options = cast(Wire, wire)
+            return await self.enqueue(args, options, extra_timeout=(block or 0) / 1000)
 
         setattr(self, name, command)  # made once: later lookups find it without __getattr__
         return command
+
+    def enqueue(self, args: tuple[EncodableT, ...], options: dict[str, Any],
+                extra_timeout: float = 0.0) -> asyncio.Future[Any]:
+        """Queue one command for the tick's batch; its future gets its reply."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((args, options, future))
+        self._extra_timeout = max(self._extra_timeout, extra_timeout)
+        if len(self._queue) >= self._max_batch:
+            self._flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return future
 
     def _flush(self) -> None:
         self._scheduled = False
         if not self._queue:
             return
         batch, self._queue = self._queue, []
-        task = asyncio.get_running_loop().create_task(self._execute(batch))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
-
-    async def _execute(self, batch: list[Queued]) -> None:
+        extra, self._extra_timeout = self._extra_timeout, 0.0
         self.batches += 1
         self.commands += len(batch)
+        if self._connection is None:
+            self._track(asyncio.ensure_future(self._by_pipeline(batch)))
+            return
+        self._send(batch, extra, retry=True)
+
+    def _send(self, batch: list[Queued], extra_timeout: float, retry: bool) -> None:
+        assert self._connection is not None
+        replies = self._connection.send([args for args, _, _ in batch], extra_timeout)
+        self._track(replies)
+        replies.add_done_callback(functools.partial(self._answer, batch, extra_timeout, retry))
+
+    def _answer(self, batch: list[Queued], extra_timeout: float, retry: bool,
+                replies: asyncio.Future[list[Any]]) -> None:
+        if replies.cancelled():
+            _fail(batch, RedisConnectionError("the batch was cancelled"))
+            return
+        error = replies.exception()
+        if isinstance(error, RedisConnectionError) and retry:
+            # A connection Redis had closed (a restart) is found dead on first use: the batch
+            # goes once more on a new one, as redis-py's own retry would send it.
+            self._send(batch, extra_timeout, retry=False)
+            return
+        if error is not None:
+            _fail(batch, error if isinstance(error, Exception) else RedisConnectionError(str(error)))
+            return
+        for (args, options, future), reply in zip(batch, replies.result(), strict=True):
+            if future.done():  # its caller was cancelled meanwhile
+                continue
+            try:
+                value = self._parse(args, options, reply)
+            except Exception as exc:  # a reply redis-py's callback cannot read
+                future.set_exception(exc)
+                continue
+            if isinstance(value, Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+
+    def _parse(self, args: tuple[EncodableT, ...], options: dict[str, Any], reply: Any) -> Any:
+        """The reply as redis-py's client would return it (its `parse_response`)."""
+        if isinstance(reply, ResponseError):
+            return options.get(EMPTY_RESPONSE, reply)
+        callback = self._callbacks.get(cast(str, args[0]))
+        if callback is None:
+            return reply
+        options = {key: value for key, value in options.items() if key not in (EMPTY_RESPONSE, "keys")}
+        return callback(reply, **options)
+
+    async def _by_pipeline(self, batch: list[Queued]) -> None:
+        """The batch as a redis-py pipeline: for a client the hiredis connection cannot speak."""
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for name, args, kwargs, _ in batch:
-                    getattr(pipe, name)(*args, **kwargs)
+                for args, options, _ in batch:
+                    pipe.execute_command(*args, **options)
                 results = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:  # the connection failed: every caller gets the error
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
-            if not isinstance(exc, Exception):
-                raise
+        except Exception as exc:  # the connection failed: every caller gets the error
+            _fail(batch, exc)
             return
         for (*_, future), result in zip(batch, results, strict=True):
-            if future.done():  # its caller was cancelled meanwhile
+            if future.done():
                 continue
             if isinstance(result, Exception):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    def _track(self, future: asyncio.Future[Any]) -> None:
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+
+
+def _fail(batch: list[Queued], error: Exception) -> None:
+    for *_, future in batch:
+        if not future.done():
+            future.set_exception(error)
+
+
+class CoalescedPipeline:
+    """A non-transactional pipeline of a `BatchedRedis`: its commands are queued as they are
+    staged and sent with the tick's batch when `execute` is awaited; results in order."""
+
+    def __init__(self, redis: BatchedRedis) -> None:
+        self._redis = redis
+        self._staged: list[Wire] = []
+
+    async def __aenter__(self) -> CoalescedPipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._staged.clear()
+
+    def __len__(self) -> int:
+        return len(self._staged)
+
+    def execute_command(self, *args: EncodableT, **options: Any) -> CoalescedPipeline:
+        self._staged.append((args, options))
+        return self
+
+    def __getattr__(self, name: str) -> Callable[..., CoalescedPipeline]:
+        if not is_command(name) or name in BLOCKING:
+            raise AttributeError(f"{name}: not a command a coalesced pipeline can carry")
+        record: Callable[..., Wire | Awaitable[Wire]] = getattr(_RECORDER, name)
+
+        def stage(*args: Any, **kwargs: Any) -> CoalescedPipeline:
+            wire = record(*args, **kwargs)
+            if inspect.isawaitable(wire):
+                raise TypeError(f"{name}: redis-py builds it asynchronously; not for a pipeline")
+            self._staged.append(wire)
+            return self
+
+        return stage
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        staged, self._staged = self._staged, []
+        futures = [self._redis.enqueue(args, options) for args, options in staged]
+        results = list(await asyncio.gather(*futures, return_exceptions=True))
+        if raise_on_error:
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+        return results
 
 
 def batched(redis: Redis | RedisCluster) -> Redis:
@@ -110,3 +285,12 @@ def batched(redis: Redis | RedisCluster) -> Redis:
     if isinstance(redis, RedisCluster):
         return cast(Redis, redis)
     return cast(Redis, BatchedRedis(redis))
+
+
+def dedicated(redis: Redis) -> Redis:
+    """A client for one loop's blocking reads: a coalescing client's own connection, or the
+    client itself (a cluster client, a plain client in tests)."""
+    facade: object = redis
+    if isinstance(facade, BatchedRedis):
+        return cast(Redis, facade.dedicated())
+    return redis

@@ -19,6 +19,7 @@ from redis.typing import EncodableT, FieldT
 
 from gateway.errors import is_retryable
 from gateway.stopping import Stopping
+from gateway.store.batching import dedicated
 
 log = logging.getLogger("gateway.store.streams")
 
@@ -59,10 +60,11 @@ async def consume(
     """
     await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
+    reader = dedicated(redis)  # a blocking read holds a connection: this loop's own
 
     async def read() -> Any:
         try:
-            return await redis.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
+            return await reader.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
                                           block=None if cursor == "0" else block_ms)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
@@ -73,12 +75,16 @@ async def consume(
             await ensure_group(redis, stream, group)
             return None
 
-    while not stopping.is_set():
-        reply = await retrying(read, stopping)
-        entries: list[Entry] = reply[0][1] if reply else []
-        if cursor == "0" and not entries:
-            cursor = ">"  # the backlog of this group is done; from now on, new entries
-        await asyncio.gather(*(_in_order(run, handle, stopping) for run in _by_key(entries, key)))
+    try:
+        while not stopping.is_set():
+            reply = await retrying(read, stopping)
+            entries: list[Entry] = reply[0][1] if reply else []
+            if cursor == "0" and not entries:
+                cursor = ">"  # the backlog of this group is done; from now on, new entries
+            await asyncio.gather(*(_in_order(run, handle, stopping) for run in _by_key(entries, key)))
+    finally:
+        if reader is not redis:
+            await reader.aclose()
 
 
 def _by_key(entries: list[Entry], key: Callable[[Entry], str]) -> list[list[Entry]]:
