@@ -50,6 +50,8 @@ SHORTCODE = "7777"
 PASSWORD = "bench"
 USSD_BUDGET_SECONDS = load_settings().ussd.answer_budget_seconds
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The share of the echo ESME's turns/s that the paced run offers (the issue's throughput target).
+PACED_SHARE = 0.5
 
 
 @dataclass
@@ -167,15 +169,17 @@ class Stack:
         return routed
 
     def drive(self, kind: str, first: int, dialogs: int, concurrency: int,
-              measured: dict[str, list[int]]) -> Run:
-        """`dialogs` dialogs from subscriber `first` on, spread over the load processes."""
+              measured: dict[str, list[int]], rate: float = 0.0) -> Run:
+        """`dialogs` dialogs from subscriber `first` on, spread over the load processes; `rate`:
+        the turns/s offered (0: as many as the ESME takes)."""
         procs = []
         with contextlib.ExitStack() as stack:
             for k in range(self.loads):  # the router sends subscriber i's replies to load i % loads
                 numbers = [i for i in range(first, first + dialogs) if i % self.loads == k]
                 procs.append(stack.enter_context(_process(
                     ["-m", "devtools.bench_load", str(self.load_ports[k]), kind, str(numbers[0]),
-                     str(self.loads), str(len(numbers)), str(max(concurrency // self.loads, 1))],
+                     str(self.loads), str(len(numbers)), str(max(concurrency // self.loads, 1)),
+                     str(rate / self.loads)],
                     stdin=subprocess.PIPE)))
             for proc in procs:
                 _line(proc.stdout)  # bound and ready
@@ -254,9 +258,11 @@ async def _balanced(redis_url: str, processes: int, timeout: float = 60.0) -> No
 
 
 def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm: int = 20,
-                profile: Path | None = None, log_level: str = "WARNING", registry: str = "redis") -> Run:
+                profile: Path | None = None, log_level: str = "WARNING", registry: str = "redis",
+                rate: float = 0.0) -> Run:
     """`dialogs` restores through `processes` gateway processes sharing one fresh Redis; with
-    `registry` "http", their registry is a `registry serve` process on that Redis."""
+    `registry` "http", their registry is a `registry serve` process on that Redis; `rate`: the
+    turns/s the load offers (0: as many as the gateway takes)."""
     with (tempfile.TemporaryDirectory(prefix="hamta-bench-") as directory,
           RedisServer(Path(directory)) as redis_server):
         total = warm + dialogs
@@ -277,7 +283,7 @@ def gateway_run(dialogs: int, concurrency: int, processes: int, loads: int, warm
                 rss_before = sum(map(rss_mib, pids))
                 with _profiled(pids, profile, f"gateway-x{processes}"):
                     run = stack.drive("restore", warm, dialogs, concurrency,
-                                      {"gateway": pids, "redis": [redis_server.pid or 0]})
+                                      {"gateway": pids, "redis": [redis_server.pid or 0]}, rate)
                 run.notes["rss_before_mib"] = rss_before
                 run.notes["rss_after_mib"] = sum(map(rss_mib, pids))
                 memory_after, calls_after = asyncio.run(_redis_info(redis_server.url))
@@ -383,6 +389,10 @@ def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes:
     echo = echo_run(dialogs, concurrency, loads)
     runs = {n: gateway_run(dialogs, concurrency, n, loads, profile=profile, log_level=log_level)
             for n in processes}
+    # Latency at the load the issue sets (half the echo's turns/s from `concurrency` subscribers),
+    # offered at that rate: a closed loop at full speed measures its own queue (Little's law).
+    paced_rate = PACED_SHARE * echo.turns_per_second
+    paced = gateway_run(dialogs, concurrency, 1, loads, log_level=log_level, rate=paced_rate)
     single = gateway_run(idle_dialogs, 1, 1, 1)
     over_http = (gateway_run(dialogs, concurrency, 1, loads, log_level=log_level, registry="http")
                  if "http" in registries else None)
@@ -395,6 +405,10 @@ def bench(out: TextIO, *, dialogs: int = 2000, concurrency: int = 50, processes:
         line(f"| gateway, {n} process(es) | {run.turns_per_second:.0f} "
              f"| {run.turns_per_second / echo.turns_per_second:.2f} | {run.percentile(50):.1f} "
              f"| {run.percentile(99):.1f} | {run.notes['segments_per_dialog']:.1f} |")
+    line(f"| gateway, 1 process, {concurrency} subscribers offering {PACED_SHARE} x echo's turns/s "
+         f"({paced_rate:.0f}) | {paced.turns_per_second:.0f} "
+         f"| {paced.turns_per_second / echo.turns_per_second:.2f} | {paced.percentile(50):.1f} "
+         f"| {paced.percentile(99):.1f} | {paced.notes['segments_per_dialog']:.1f} |")
     line(f"| gateway, 1 process, 1 subscriber | {single.turns_per_second:.0f} | | "
          f"{single.percentile(50):.1f} | {single.percentile(99):.1f} | |")
     if over_http is not None:

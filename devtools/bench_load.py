@@ -6,8 +6,14 @@ when its dialog ends, until `count` dialogs are done. A turn's latency runs from
 submitting the MO to it receiving the (reassembled) reply. Subscribers are those numbered
 `first + k * step` (the router routes replies by that numbering).
 
-Run as `python -m devtools.bench_load PORT DIALOG FIRST STEP COUNT CONCURRENCY`, DIALOG being
-`restore` (the gateway) or `echo` (the echo ESME); it prints one JSON line when done.
+With RATE (turns per second, this process's share), the subscribers are paced: turns start at
+least 1 / RATE seconds apart (no catching up after a late one), so the load offered is RATE, not
+as much as the ESME can take; a subscriber still waits for each reply before its next turn.
+The latencies then are those of a gateway at that load rather than of a saturated one (in a
+closed loop of N subscribers, a turn's mean latency is N over the turns/s, whatever the ESME).
+
+Run as `python -m devtools.bench_load PORT DIALOG FIRST STEP COUNT CONCURRENCY [RATE]`, DIALOG
+being `restore` (the gateway) or `echo` (the echo ESME); it prints one JSON line when done.
 """
 
 from __future__ import annotations
@@ -61,13 +67,30 @@ class NoReceipts(SimpleCorrelator):  # type: ignore[misc]
         return None
 
 
+class Pace:
+    """Start times one `1 / rate` apart, handed out in turn (rate 0: no pacing)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1 / rate if rate > 0 else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        now = time.perf_counter()
+        self._next = max(self._next + self._interval, now) if self._next else now
+        if self._next > now:
+            await asyncio.sleep(self._next - now)
+
+
 class Load:
-    def __init__(self, esme: ESME, replies: Replies) -> None:
-        self._esme, self._replies = esme, replies
+    def __init__(self, esme: ESME, replies: Replies, pace: Pace) -> None:
+        self._esme, self._replies, self._pace = esme, replies, pace
         self.latencies: list[float] = []
         self.done_at: list[float] = []
 
     async def turn(self, msisdn: str, text: str) -> str:
+        await self._pace.wait()
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._replies.waiting[msisdn] = future
         started = time.perf_counter()
@@ -104,12 +127,13 @@ async def drive(dialog: Callable[[int], Awaitable[None]], numbers: list[int], co
     await asyncio.gather(*(subscriber() for _ in range(concurrency)))
 
 
-async def main(port: int, kind: str, first: int, step: int, count: int, concurrency: int) -> None:
+async def main(port: int, kind: str, first: int, step: int, count: int, concurrency: int,
+               rate: float = 0.0) -> None:
     replies = Replies()
     esme = ESME("127.0.0.1", port, LOAD_SYSTEM_ID, LOAD_PASSWORD, hook=replies, log_level=ERROR,
                 correlator=NoReceipts(LOAD_SYSTEM_ID))
     task = asyncio.create_task(esme.start())
-    load = Load(esme, replies)
+    load = Load(esme, replies, Pace(rate))
     await asyncio.wait_for(replies.bound.wait(), TIMEOUT_SECONDS)
     numbers = [first + k * step for k in range(count)]
     # Every load process starts at once, when the bench says so (after all of them are bound).
@@ -125,4 +149,5 @@ async def main(port: int, kind: str, first: int, step: int, count: int, concurre
 
 if __name__ == "__main__":
     port, kind, first, step, count, concurrency = sys.argv[1:7]
-    asyncio.run(main(int(port), kind, int(first), int(step), int(count), int(concurrency)))
+    rate = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
+    asyncio.run(main(int(port), kind, int(first), int(step), int(count), int(concurrency), rate))

@@ -52,14 +52,23 @@ class Concat(NamedTuple):
     seq: int
 
 
+_GSM_CHARACTERS: Final[frozenset[str]] = frozenset(GSM_BASIC_ENCODE_MAP) | frozenset(GSM_EXTENDED_ENCODE_MAP)
+_IA5_CHARACTERS: Final[frozenset[str]] = frozenset(c for c in GSM_BASIC_ENCODE_MAP if c.isascii())
+# Each character as the octets it is sent as (str.translate, then Latin-1: one octet each).
+_GSM_OCTETS: Final[dict[int, str]] = {
+    **{ord(c): chr(ESCAPE) + chr(code) for c, code in GSM_EXTENDED_ENCODE_MAP.items()},
+    **{ord(c): chr(code) for c, code in GSM_BASIC_ENCODE_MAP.items()},
+}
+
+
 def is_gsm(text: str) -> bool:
     """True when every character is in the GSM 03.38 default alphabet or its extension table."""
-    return all(c in GSM_BASIC_ENCODE_MAP or c in GSM_EXTENDED_ENCODE_MAP for c in text)
+    return _GSM_CHARACTERS.issuperset(text)
 
 
 def is_ia5(text: str) -> bool:
     """True when every character is ASCII and one septet of the GSM 03.38 basic table."""
-    return all(c.isascii() and c in GSM_BASIC_ENCODE_MAP for c in text)
+    return _IA5_CHARACTERS.issuperset(text)
 
 
 def encode_parts(
@@ -80,11 +89,11 @@ def encode_parts(
     coding = _choose_coding(text, data_coding)
     if coding == GSM and data_coding is None and gsm_coding == IA5 and is_ia5(text):
         coding = IA5
-    units = _UNITS[coding](text)
     single, per_part = _LIMITS[coding]
-    if sum(len(unit) for unit in units) <= single:
-        return coding, [b"".join(units)]
-    chunks = _chunk(units, per_part)
+    whole = _WHOLE[coding](text)  # most replies are one part: no per-character work for them
+    if len(whole) <= single:
+        return coding, [whole]
+    chunks = _chunk(_UNITS[coding](text), per_part)
     if len(chunks) > MAX_PARTS:
         raise ValueError(f"text needs {len(chunks)} parts, at most {MAX_PARTS} allowed")
     total = len(chunks)
@@ -160,6 +169,11 @@ def _ia5_units(text: str) -> list[bytes]:
 _UNITS: Final[dict[int, Callable[[str], list[bytes]]]] = {
     GSM: _gsm_units, IA5: _ia5_units, UCS2: _ucs2_units,
 }  # fmt: skip
+_WHOLE: Final[dict[int, Callable[[str], bytes]]] = {
+    GSM: lambda text: text.translate(_GSM_OCTETS).encode("latin-1"),
+    IA5: lambda text: text.encode("ascii"),
+    UCS2: lambda text: text.encode("utf-16-be"),
+}
 
 
 def _chunk(units: list[bytes], limit: int) -> list[bytes]:

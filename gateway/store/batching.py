@@ -174,7 +174,8 @@ class BatchedRedis:
             _fail(batch, RedisConnectionError("the batch was cancelled"))
             return
         error = replies.exception()
-        if isinstance(error, RedisConnectionError) and retry:
+        waited = any(not future.done() for *_, future in batch)  # else every caller gave up
+        if isinstance(error, RedisConnectionError) and retry and waited:
             # A connection Redis had closed (a restart) is found dead on first use: the batch
             # goes once more on a new one, as redis-py's own retry would send it.
             self._send(batch, extra_timeout, retry=False)
