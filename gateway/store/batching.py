@@ -42,7 +42,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
-from gateway.store.resp_connection import RespAddress, RespConnection
+from gateway.store.resp_connection import ClosedByClient, RespAddress, RespConnection
 
 # A command's wire arguments and the options its response callback reads.
 Wire = tuple[tuple[EncodableT, ...], dict[str, Any]]
@@ -175,7 +175,8 @@ class BatchedRedis:
             return
         error = replies.exception()
         waited = any(not future.done() for *_, future in batch)  # else every caller gave up
-        if isinstance(error, RedisConnectionError) and retry and waited:
+        if isinstance(error, RedisConnectionError) and not isinstance(error, ClosedByClient) \
+                and retry and waited:
             # A connection Redis had closed (a restart) is found dead on first use: the batch
             # goes once more on a new one, as redis-py's own retry would send it.
             self._send(batch, extra_timeout, retry=False)

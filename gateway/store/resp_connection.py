@@ -39,6 +39,10 @@ from redis.typing import EncodableT
 Command = Sequence[EncodableT]
 
 
+class ClosedByClient(RedisConnectionError):
+    """The batch was waiting when its connection was closed on purpose: not to be sent again."""
+
+
 @dataclass(frozen=True, slots=True)
 class RespAddress:
     """Where and how to connect: what the client's pool was configured with."""
@@ -149,7 +153,6 @@ class RespConnection:
         self._protocol: _RespProtocol | None = None
         self._connecting: asyncio.Lock | None = None
         self._watchdog: asyncio.TimerHandle | None = None
-        self.closed = False  # by `close`: nothing is sent any more (a retry would connect again)
 
     async def execute(self, commands: Sequence[Command], extra_timeout: float = 0.0) -> list[Any]:
         """Each command's reply, in order: a value, or the error Redis answered it with (as an
@@ -161,20 +164,17 @@ class RespConnection:
         """`execute` as a future: written at once when connected (no task), else once connected.
         `extra_timeout`: seconds a blocking command may hold its reply beyond the timeout."""
         protocol = self._protocol
-        if self.closed:
-            future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-            future.set_exception(RedisConnectionError("connection closed by the client"))
-            return future
         if protocol is not None and protocol.lost is None:
             return self._send(protocol, commands, extra_timeout)
         return asyncio.ensure_future(self.execute(commands, extra_timeout))
 
     async def close(self) -> None:
-        self.closed = True
+        """Fails what waits on the connection (`ClosedByClient`); a later command connects again,
+        as a redis-py client does after `aclose`."""
         if self._watchdog is not None:
             self._watchdog.cancel()
         if self._protocol is not None:
-            self._protocol.fail(RedisConnectionError("connection closed by the client"))
+            self._protocol.fail(ClosedByClient("connection closed by the client"))
             self._protocol = None
 
     def _send(self, protocol: _RespProtocol, commands: Sequence[Command],
@@ -211,8 +211,6 @@ class RespConnection:
         self._watchdog = loop.call_at(due, self._check_deadlines)
 
     async def _connected(self) -> _RespProtocol:
-        if self.closed:
-            raise RedisConnectionError("connection closed by the client")
         protocol = self._protocol
         if protocol is not None and protocol.lost is None:
             return protocol

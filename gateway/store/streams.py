@@ -81,7 +81,11 @@ async def consume(
             entries: list[Entry] = reply[0][1] if reply else []
             if cursor == "0" and not entries:
                 cursor = ">"  # the backlog of this group is done; from now on, new entries
-            await asyncio.gather(*(_in_order(run, handle, stopping) for run in _by_key(entries, key)))
+            runs = _by_key(entries, key)
+            if len(runs) == 1:  # one number's entries: no task to make
+                await _in_order(runs[0], handle, stopping)
+            elif runs:
+                await asyncio.gather(*(_in_order(run, handle, stopping) for run in runs))
     finally:
         if reader is not redis:
             await reader.aclose()

@@ -223,3 +223,10 @@ async def test_a_password_and_a_database_are_set_on_connecting(tmp_path: Any) ->
         finally:
             await facade.aclose()
             await client.aclose()
+
+
+async def test_after_aclose_a_command_connects_again_as_redis_py_does(batched: BatchedRedis) -> None:
+    facade = _as_client(batched)
+    assert await facade.set("k", "v") is True
+    await batched.aclose()
+    assert await facade.get("k") == "v"
