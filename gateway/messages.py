@@ -22,6 +22,8 @@ from smpp.deliver import decode_user_data
 Transport = Literal["smpp", "http"]
 # A USSD dialogue's events, whatever the operator's op codes (see smpp/ussd.py's dialects).
 UssdEvent = Literal["", "begin", "continue", "abort", "timeout"]
+# The outbound stream a reply queues in (gateway/worker.py: TurnWorker._lane).
+Lane = Literal["dialog", "sessionless"]
 
 
 class InboundMessage(BaseModel):

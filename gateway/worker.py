@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
@@ -23,7 +24,7 @@ from flows.session import Subscriber
 from flows.ussd import Screen, UssdDialog
 from gateway.errors import LeaseLost
 from gateway.limits import ReplyBudget
-from gateway.messages import InboundMessage, OutboundMessage, from_stream_entry
+from gateway.messages import InboundMessage, Lane, OutboundMessage, from_stream_entry
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.turns import message_context, observe_turn
 from gateway.registry_http.deadline import turn_deadline
@@ -70,6 +71,8 @@ class TurnWorker:
         self._store = store
         self._owner = owner
         self._commit = load_script(redis, "commit_turn.lua")
+        # Told of the lane each turn's replies were queued in (the partition's sender reads it).
+        self.on_replies_queued: Callable[[int, Lane], None] = lambda partition, lane: None
         self.turns = 0
 
     async def run(self, partition: int, stopping: Stopping) -> None:
@@ -137,12 +140,15 @@ class TurnWorker:
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
                                  idle, INBOUND_GROUP, message.id, lane, SESSIONLESS_COUNT_TTL_SECONDS,
                                  *numbered]
-        if not await self._commit(keys=keys, args=args):
+        queued_in = await self._commit(keys=keys, args=args)
+        if not queued_in:
             raise LeaseLost(f"partition {partition} is no longer ours")
+        if outbound:
+            self.on_replies_queued(partition, "sessionless" if queued_in == 2 else "dialog")
         self.turns += 1
         observe_turn(self._metrics, message, outcome, len(outbound))
 
-    def _lane(self, message: InboundMessage, outbound: list[OutboundMessage], in_dialog: bool) -> str:
+    def _lane(self, message: InboundMessage, outbound: list[OutboundMessage], in_dialog: bool) -> Lane:
         """Where the turn's replies queue: a dialog in progress (before or after the turn), a
         USSD screen, a code or a password go first; a menu or help to a number with no dialog
         waits behind them, under its own ceiling, so a flood of strangers cannot delay anyone's

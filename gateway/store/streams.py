@@ -52,20 +52,31 @@ async def consume(
     stopping: Stopping,
     batch: int = 64,
     block_ms: int = 500,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Hand each entry to `handle` until `stopping` is set; `handle` acknowledges.
 
     Entries with the same `key` (one phone number) are handled one at a time in stream order;
     entries of different keys in one batch are handled concurrently.
+
+    Without `wake`, the loop waits for new entries in a blocking read (up to `block_ms`) on a
+    connection of its own. With `wake`, set by the producer in this process whenever it adds
+    entries, it reads without blocking, on `redis` (with the tick's other commands), and
+    between reads waits for `wake` or `block_ms`, whichever comes first: an entry another
+    process added (an operator's replay) is read within `block_ms`.
     """
     await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
-    reader = dedicated(redis)  # a blocking read holds a connection: this loop's own
+    # A blocking read holds its connection: this loop's own.
+    reader = dedicated(redis) if wake is None else redis
 
     async def read() -> Any:
+        if wake is not None:
+            wake.clear()  # before the read: an entry added after it sets it again
+        blocking = cursor != "0" and wake is None
         try:
             return await reader.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
-                                          block=None if cursor == "0" else block_ms)
+                                          block=block_ms if blocking else None)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -81,6 +92,8 @@ async def consume(
             entries: list[Entry] = reply[0][1] if reply else []
             if cursor == "0" and not entries:
                 cursor = ">"  # the backlog of this group is done; from now on, new entries
+            elif not entries and wake is not None:
+                await _woken(wake, block_ms / 1000)
             runs = _by_key(entries, key)
             if len(runs) == 1:  # one number's entries: no task to make
                 await _in_order(runs[0], handle, stopping)
@@ -127,6 +140,12 @@ async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | 
             if await stopped_within(stopping, delay):
                 return None
             delay = min(delay * 2, 2.0)
+
+
+async def _woken(wake: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await wake.wait()
 
 
 async def stopped_within(stopping: Stopping, seconds: float) -> bool:

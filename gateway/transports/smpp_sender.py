@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from flows.normalize import mask_msisdn
 from gateway.errors import MessageRejected
-from gateway.messages import OutboundMessage
+from gateway.messages import Lane, OutboundMessage
 from gateway.observability.metrics import GatewayMetrics
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
@@ -59,6 +59,8 @@ class ReplySender:
         self._screens = screens
         self._refs = itertools.count()
         self._throttle = ThrottleGate()
+        # Per partition held, its lanes' events, set by `wake` when its worker queued replies.
+        self._wakes: dict[int, dict[Lane, asyncio.Event]] = {}
         self.sent = 0
         self.throttled = 0
 
@@ -66,6 +68,9 @@ class ReplySender:
         """Both lanes of the partition, each in its own order: the sessionless lane's sends
         wait for the ceiling's tokens, so they never crowd the TPS queue ahead of a dialog."""
         dialogs, sessionless = self._keys.outbound_lanes(partition)
+        # Only this partition's holder (this process) queues its replies, so the lanes wait
+        # for its worker's word, not in a blocking read of their own (streams.consume).
+        woken = self._wakes[partition] = {"dialog": asyncio.Event(), "sessionless": asyncio.Event()}
 
         async def first(entry: Entry) -> None:
             await self._deliver(dialogs, entry, stopping)
@@ -73,10 +78,20 @@ class ReplySender:
         async def ceiled(entry: Entry) -> None:
             await self._deliver(sessionless, entry, stopping, ceiling=True)
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(consume(self._redis, dialogs, OUTBOUND_GROUP, first, _recipient, stopping))
-            group.create_task(consume(self._redis, sessionless, OUTBOUND_GROUP, ceiled, _recipient,
-                                      stopping))
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(consume(self._redis, dialogs, OUTBOUND_GROUP, first, _recipient,
+                                          stopping, wake=woken["dialog"]))
+                group.create_task(consume(self._redis, sessionless, OUTBOUND_GROUP, ceiled, _recipient,
+                                          stopping, wake=woken["sessionless"]))
+        finally:
+            self._wakes.pop(partition, None)
+
+    def wake(self, partition: int, lane: Lane) -> None:
+        """The partition's worker queued replies in `lane`: it reads now."""
+        woken = self._wakes.get(partition)
+        if woken is not None:
+            woken[lane].set()
 
     async def _deliver(self, stream: str, entry: Entry, stopping: Stopping, ceiling: bool = False) -> None:
         entry_id, fields = entry

@@ -11,6 +11,8 @@
 --       own field so the sender orders entries without parsing them
 -- A dialog's replies go to the sessionless lane too while the number has replies queued
 -- there: one number's replies never overtake each other.
+-- Returns 0 when the lease is not ours (nothing written), else the lane the replies went to:
+-- 1 dialogs, 2 sessionless.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
@@ -24,9 +26,9 @@ if ARGV[4] == '' then
 else
   redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5])
 end
-local stream = KEYS[4]
+local stream, lane = KEYS[4], 1
 if #ARGV >= 10 and (ARGV[8] == 'sessionless' or tonumber(redis.call('GET', KEYS[7]) or '0') > 0) then
-  stream = KEYS[6]
+  stream, lane = KEYS[6], 2
   redis.call('INCRBY', KEYS[7], math.floor((#ARGV - 9) / 2))
   redis.call('EXPIRE', KEYS[7], ARGV[9])
 end
@@ -35,4 +37,4 @@ for i = 10, #ARGV, 2 do
 end
 redis.call('XACK', KEYS[5], ARGV[6], ARGV[7])
 redis.call('XDEL', KEYS[5], ARGV[7])
-return 1
+return lane
