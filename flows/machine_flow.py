@@ -1,7 +1,7 @@
 """What every flow shares: a `transitions` machine over an Enum of states, handlers per state.
 
-A subclass declares `name`, `States`, `TRANSITIONS` and `handlers()`; `handle` adds the
-session's position to the machine for one message and copies the new state back.
+A subclass declares `name`, `States`, `TRANSITIONS` and `handlers()`; `handle` puts the
+session's state in a `Position`, fires the machine's events on it and copies the new state back.
 """
 
 from __future__ import annotations
@@ -31,13 +31,18 @@ class Transition(TypedDict):
 
 
 class Position:
-    """The object `transitions` drives: only the state, copied back into the session."""
+    """The object `transitions` drives: only the state, copied back into the session.
 
-    def __init__(self, state: Enum) -> None:
+    Its events are fired through the machine (`Event.trigger`), which reads and sets the
+    model's `state`: the position is never added to the machine, which would bind a method
+    per trigger and state to it on every message."""
+
+    def __init__(self, state: Enum, machine: Machine) -> None:
         self.state = state
+        self._machine = machine
 
     def fire(self, trigger: str) -> None:
-        self.trigger(trigger)  # type: ignore[attr-defined]  # added by the machine
+        self._machine.events[trigger].trigger(self)
 
 
 class MachineFlow:
@@ -88,12 +93,8 @@ class MachineFlow:
         )
 
     async def handle(self, turn: Turn) -> None:
-        position = Position(self.States(turn.session.state))
-        self._machine.add_model(position, initial=position.state)
-        try:
-            await self._handlers[position.state](turn, position)
-        finally:
-            self._machine.remove_model(position)
+        position = Position(self.States(turn.session.state), self._machine)
+        await self._handlers[position.state](turn, position)
         if turn.subscriber.session is not None:
             turn.session.state = position.state.value
 

@@ -39,6 +39,8 @@ def observe_turn(
     now = time.time() if now is None else now
     seconds = max(now - stored_at(message.id, message.received_at), 0.0)
     metrics.turn(outcome, seconds)
+    if not log.isEnabledFor(logging.INFO):
+        return
     unbound = "message_id" not in current()  # a turn run outside `TurnWorker.run` (tests)
     with message_context(message.id, message.sender) if unbound else contextlib.nullcontext():
         log.info("turn for %s: flow=%s step=%s outcome=%s replies=%d latency_ms=%d channel=%s",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.store.keys import Keys
@@ -59,9 +59,9 @@ class RedisReceiptCorrelator:
         """`log_id` is the outbound id and `extra_data` "part/parts", as the sender set them."""
         submit = accepted.submit
         part, _, parts = submit.extra_data.partition("/")
-        target = ReceiptTarget(submit.log_id, int(part or 1), int(parts or 1))
         key = self._keys.receipt(canonical_id(accepted.response.message_id))
-        pipe.set(key, json.dumps(asdict(target)), ex=self._ttl)
+        # "outbound id/part/parts": the sender's own fields, as they are (no JSON to build).
+        pipe.set(key, f"{submit.log_id}/{part or 1}/{parts or 1}", ex=self._ttl)
 
     def stage_lookup(self, pipe: Pipeline, message_id: str) -> None:
         for candidate in id_candidates(message_id, self._id_format):
@@ -74,8 +74,17 @@ class RedisReceiptCorrelator:
         if raw is None:
             self.outcomes["unknown"] += 1
             return None
-        target = ReceiptTarget(**json.loads(raw))
+        target = _target(raw)
         self.outcomes[receipt.state] += 1
         log.debug("delivery receipt %s for outbound %s part %d/%d",
                   receipt.state, target.outbound_id, target.part, target.parts)
         return target
+
+
+def _target(stored: str) -> ReceiptTarget:
+    """A remembered part: "outbound id/part/parts" (the outbound id holds a "/" of its own),
+    or the JSON object that versions before it stored."""
+    if stored.startswith("{"):
+        return ReceiptTarget(**json.loads(stored))
+    outbound_id, part, parts = stored.rsplit("/", 2)
+    return ReceiptTarget(outbound_id, int(part), int(parts))

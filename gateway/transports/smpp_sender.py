@@ -146,7 +146,8 @@ class ReplySender:
             part.log_id, part.extra_data = message.id, f"{number}/{len(parts)}"
             if not await self._send_part(part, stopping):
                 return False
-        log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
+        if log.isEnabledFor(logging.INFO):  # the masking is not free, and most runs log WARNING up
+            log.info("%s sent to %s in %d part(s)", message.kind, mask_msisdn(message.recipient), len(parts))
         self._metrics.reply_sent(message)
         return True
 

@@ -430,7 +430,8 @@ class SmscSimulator:
     async def _record(self, part: Part) -> None:
         self._parts_by_id[part.message_id] = part
         source, destination = part.message.source.number, part.message.destination.number
-        log.info("MT %s -> %s", mask_number(source), mask_number(destination))
+        if log.isEnabledFor(logging.INFO):
+            log.info("MT %s -> %s", mask_number(source), mask_number(destination))
         parts = self._partial.add(part)
         if parts is not None:
             message = complete(parts)
