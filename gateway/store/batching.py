@@ -201,6 +201,8 @@ class BatchedRedis:
         """The reply as redis-py's client would return it (its `parse_response`)."""
         if isinstance(reply, ResponseError):
             return options.get(EMPTY_RESPONSE, reply)
+        if isinstance(reply, Exception):  # LOADING (a Redis reading its AOF), MASTERDOWN, …
+            return reply
         callback = self._callbacks.get(cast(str, args[0]))
         if callback is None:
             return reply

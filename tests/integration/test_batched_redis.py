@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 import pytest_asyncio
 import redis.asyncio
-from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
+from redis.exceptions import AuthenticationError, BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -230,3 +230,24 @@ async def test_after_aclose_a_command_connects_again_as_redis_py_does(batched: B
     assert await facade.set("k", "v") is True
     await batched.aclose()
     assert await facade.get("k") == "v"
+
+
+async def test_a_loading_redis_is_a_retryable_error_for_every_command() -> None:
+    """Redis answers LOADING while it reads its AOF after a restart: redis-py's BusyLoadingError
+    (a ConnectionError, so retried), never handed to a reply parser."""
+    async def loading(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"-LOADING Redis is loading the dataset in memory\r\n" * 2)
+        await writer.drain()
+
+    server = await asyncio.start_server(loading, "127.0.0.1", 0)
+    client = redis.asyncio.Redis(port=server.sockets[0].getsockname()[1], decode_responses=True)
+    facade = BatchedRedis(client)
+    try:
+        results = await asyncio.gather(
+            _as_client(facade).xreadgroup("g", "c", {"s": ">"}), _as_client(facade).hgetall("h"),
+            return_exceptions=True)
+        assert [type(result) for result in results] == [BusyLoadingError, BusyLoadingError]
+    finally:
+        await facade.aclose()
+        await client.aclose()
+        server.close()
