@@ -173,6 +173,7 @@ class RespConnection:
         as a redis-py client does after `aclose`."""
         if self._watchdog is not None:
             self._watchdog.cancel()
+            self._watchdog = None
         if self._protocol is not None:
             self._protocol.fail(ClosedByClient("connection closed by the client"))
             self._protocol = None

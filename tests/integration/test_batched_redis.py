@@ -251,3 +251,32 @@ async def test_a_loading_redis_is_a_retryable_error_for_every_command() -> None:
         await facade.aclose()
         await client.aclose()
         server.close()
+
+
+
+async def test_after_aclose_a_silent_redis_still_times_out() -> None:
+    """The reply timeout holds on a connection opened again after `aclose` closed one with a
+    command waiting."""
+    written = asyncio.Event()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        written.set()  # never answered
+        await reader.read()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    client = redis.asyncio.Redis(port=server.sockets[0].getsockname()[1], socket_timeout=0.3,
+                                 decode_responses=True)
+    facade = BatchedRedis(client)
+    try:
+        pending = asyncio.ensure_future(_as_client(facade).get("k"))
+        await asyncio.wait_for(written.wait(), 5)
+        await facade.aclose()
+        with pytest.raises(RedisConnectionError):
+            await pending
+        with pytest.raises(RedisTimeoutError):
+            await asyncio.wait_for(_as_client(facade).get("k"), 5)
+    finally:
+        await facade.aclose()
+        await client.aclose()
+        server.close()
