@@ -213,10 +213,10 @@ class TurnWorker:
 
     def _numbered(self, reply: OutboundMessage, outbound_id: str) -> str:
         """The queued JSON of a reply; a code's or a password's text sealed, never in clear."""
-        update: dict[str, object] = {"id": outbound_id}
+        reply.id = outbound_id  # the turn's own message, made for this: no copy
         if reply.kind != "reply":
-            update |= {"text": self._sealer.seal(reply.text, outbound_id), "sealed": True}
-        return reply.model_copy(update=update).model_dump_json()
+            reply.text, reply.sealed = self._sealer.seal(reply.text, outbound_id), True
+        return reply.model_dump_json()
 
     def _sms(self, message: InboundMessage, text: str, kind: ReplyKind) -> OutboundMessage:
         """A reply by SMS, always through the SMSC and from the shortcode, whatever channel

@@ -71,7 +71,7 @@ def receipt_fields(text: str) -> dict[str, str]:
     matches = list(_FIELD.finditer(text))
     fields: dict[str, str] = {}
     for index, match in enumerate(matches):
-        name = re.sub(r"[ _]", "_", match.group(1).lower())
+        name = match.group(1).lower().replace(" ", "_")
         last = index + 1 == len(matches) or name == "text"
         end = len(text) if last else matches[index + 1].start()
         fields.setdefault(name, text[match.end():end].strip())
