@@ -19,6 +19,7 @@ from flows.session import SESSION_FIELDS, Subscriber
 from gateway.store.keys import Keys
 
 SUBSCRIBER_TTL_SECONDS = 30 * 86400  # the language choice and the lockout outlive a session
+_SESSION_FIELDS = set(SESSION_FIELDS)  # as pydantic's include/exclude take it
 
 
 class StoredState(NamedTuple):
@@ -51,9 +52,9 @@ def parse_subscriber(
 
 def stored_state(subscriber: Subscriber) -> StoredState:
     """The two records as they are stored: the subscriber's, and the conversation's."""
-    conversation = subscriber.model_dump(include=set(SESSION_FIELDS), exclude_defaults=True)
-    record = subscriber.model_dump_json(exclude=set(SESSION_FIELDS), exclude_defaults=True)
-    return StoredState(record, json.dumps(conversation) if conversation else "")
+    conversation = subscriber.model_dump_json(include=_SESSION_FIELDS, exclude_defaults=True)
+    record = subscriber.model_dump_json(exclude=_SESSION_FIELDS, exclude_defaults=True)
+    return StoredState(record, "" if conversation == "{}" else conversation)
 
 
 class RedisSubscriberStore:
