@@ -69,8 +69,9 @@ def read_deliver(pdu: bytes) -> DeliverPdu:
         concat, octets = decode_udh(octets)
     if concat is None:
         concat = _sar(tlvs)
+    source, destination = wire.addresses(pdu, at)  # the layout read once
     return DeliverPdu(
-        source=wire.source_address(pdu), destination=wire.destination_address(pdu),
+        source=source, destination=destination,
         esm_class=esm_class, data_coding=pdu[at.data_coding], user_data=octets,
         concat=concat if concat is not None and concat.total > 1 else None, tlvs=tlvs,
     )

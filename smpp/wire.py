@@ -293,6 +293,11 @@ def destination_address(pdu: bytes) -> str:
         return ""
 
 
+def addresses(pdu: bytes, at: SmLayout) -> tuple[str, str]:
+    """source_addr and destination_addr of a submit_sm/deliver_sm whose `layout` is `at`."""
+    return _address_at(pdu, at.source_ton + 2), _address_at(pdu, at.dest_ton + 2)
+
+
 def _address_at(pdu: bytes, start: int) -> str:
     return pdu[start : pdu.index(NULL, start)].decode("ascii", "replace")
 
