@@ -12,6 +12,8 @@ import sys
 from aiosmpplib import ESME, AbstractHook, DeliverSm, PhoneNumber, SmppMessage, SubmitSm
 from aiosmpplib.log import ERROR
 
+from gateway import event_loop
+
 SHORTCODE = "7777"
 REPLY = "پاسخ آزمایشی همتا با همان درازای پاسخ‌های درگاه، تا بخش پیامک هر دو آزمون یکسان باشد: " * 2
 
@@ -48,4 +50,4 @@ async def main(host: str, port: int, password: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    event_loop.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))

@@ -31,6 +31,7 @@ from aiosmpplib.log import ERROR
 
 from devtools.bench_fixture import imei, new_msisdn, old_number
 from devtools.bench_router import LOAD_PASSWORD, LOAD_SYSTEM_ID
+from gateway import event_loop
 
 SHORTCODE = "7777"
 CODE = re.compile(r"\b[1-9][0-9]{5}\b")
@@ -150,4 +151,4 @@ async def main(port: int, kind: str, first: int, step: int, count: int, concurre
 if __name__ == "__main__":
     port, kind, first, step, count, concurrency = sys.argv[1:7]
     rate = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
-    asyncio.run(main(int(port), kind, int(first), int(step), int(count), int(concurrency), rate))
+    event_loop.run(main(int(port), kind, int(first), int(step), int(count), int(concurrency), rate))

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
+from gateway import event_loop
 from smpp.sim import SmscSimulator
 from smpp.sim.pdus import MtMessage
 
@@ -86,4 +87,4 @@ async def main(password: str, loads: int, esmes: int) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    event_loop.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
