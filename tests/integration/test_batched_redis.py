@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import hiredis
 import pytest
 import pytest_asyncio
 import redis.asyncio
@@ -276,6 +277,45 @@ async def test_after_aclose_a_silent_redis_still_times_out() -> None:
             await pending
         with pytest.raises(RedisTimeoutError):
             await asyncio.wait_for(_as_client(facade).get("k"), 5)
+    finally:
+        await facade.aclose()
+        await client.aclose()
+        server.close()
+
+
+async def test_commands_issued_while_a_batch_is_on_its_way_go_as_the_next_one() -> None:
+    """One batch in flight at a time: what is asked meanwhile, over several ticks, goes
+    together when its answer comes (a RESP server that answers only when told)."""
+    release, received = asyncio.Event(), asyncio.Event()
+    batches: list[int] = []
+
+    async def answer_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        commands = hiredis.Reader()
+        while data := await reader.read(65536):
+            commands.feed(data)
+            count = 0
+            while commands.gets() is not False:
+                count += 1
+            batches.append(count)
+            received.set()
+            await release.wait()
+            writer.write(b"$-1\r\n" * count)
+            await writer.drain()
+
+    server = await asyncio.start_server(answer_later, "127.0.0.1", 0)
+    client = redis.asyncio.Redis(port=server.sockets[0].getsockname()[1], decode_responses=True)
+    facade = BatchedRedis(client)
+    try:
+        first = asyncio.ensure_future(_as_client(facade).get("first"))
+        await asyncio.wait_for(received.wait(), 5)
+        later = []
+        for n in range(5):  # five ticks, five commands: none is written while the first waits
+            later.append(asyncio.ensure_future(_as_client(facade).get(f"k{n}")))
+            await asyncio.sleep(0)
+        assert batches == [1]
+        release.set()
+        assert await asyncio.gather(first, *later) == [None] * 6
+        assert batches == [1, 5] and facade.batches == 2
     finally:
         await facade.aclose()
         await client.aclose()
