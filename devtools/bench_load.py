@@ -31,7 +31,7 @@ from aiosmpplib.log import ERROR
 
 from devtools.bench_fixture import imei, new_msisdn, old_number
 from devtools.bench_router import LOAD_PASSWORD, LOAD_SYSTEM_ID
-from gateway import event_loop
+from gateway import event_loop, garbage
 
 SHORTCODE = "7777"
 CODE = re.compile(r"\b[1-9][0-9]{5}\b")
@@ -137,6 +137,7 @@ async def main(port: int, kind: str, first: int, step: int, count: int, concurre
     load = Load(esme, replies, Pace(rate))
     await asyncio.wait_for(replies.bound.wait(), TIMEOUT_SECONDS)
     numbers = [first + k * step for k in range(count)]
+    garbage.settle()  # the load, set as the gateway is: the harness stays light
     # Every load process starts at once, when the bench says so (after all of them are bound).
     print(json.dumps({"ready": True}), flush=True)
     await asyncio.to_thread(sys.stdin.readline)

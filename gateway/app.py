@@ -37,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from flows.dialog import Dialog
 from flows.dialog_types import FlowConfig
 from flows.ports import Registry
+from gateway import garbage
 from gateway.console import PhoneDriver, console_options
 from gateway.errors import FOREIGN_RETRYABLE, SettingsError, StartupFailed
 from gateway.limits import ReplyBudget
@@ -271,6 +272,7 @@ class Gateway:
 
     async def run_until(self, stop: asyncio.Event) -> None:
         async with self:
+            garbage.settle()  # start-up is over: what it made stays
             await stop.wait()
             budget = self.settings.service.shutdown_seconds
             exit_by(max(budget - min(0.1, budget / 20), 0.05))
