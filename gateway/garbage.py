@@ -5,9 +5,10 @@ finds the few cycles (an exception's traceback, a finished task). With CPython's
 thresholds it runs every 700 net allocations, and every tenth run of the oldest generation
 scans every object the process holds (pydantic's schemas, the catalog, the modules): in the
 profile of a loaded gateway (`hamta-gateway bench --profile`) the time shows at whatever line
-allocated, and one such line, a future's creation, held 4% of the samples. After start-up, `settle` moves what start-up made out of the
-collector's sight (`gc.freeze`) and lets the young generation grow larger before a collection,
-so cycles are still collected, in fewer and cheaper passes.
+allocated, and one such line, a future's creation, held 4% of the samples. After start-up,
+`settle` moves what start-up made out of the collector's sight (`gc.freeze`) and lets the
+young generation grow larger before a collection, so cycles are still collected, in fewer and
+cheaper passes.
 """
 
 from __future__ import annotations

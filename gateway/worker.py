@@ -39,6 +39,8 @@ from smpp.segmentation import segment_count
 
 log = logging.getLogger("gateway.worker")
 
+# commit_turn.lua's answer when the inbound entry was acknowledged already (a resent commit).
+ALREADY_COMMITTED = 3
 # The count of a number's replies in the sessionless lane outlives a lost entry by at most this.
 SESSIONLESS_COUNT_TTL_SECONDS = 3600
 
@@ -143,6 +145,9 @@ class TurnWorker:
         queued_in = await self._commit(keys=keys, args=args)
         if not queued_in:
             raise LeaseLost(f"partition {partition} is no longer ours")
+        if queued_in == ALREADY_COMMITTED:
+            log.info("turn for entry %s was committed already; not written twice", message.id)
+            return
         if outbound:
             self.on_replies_queued(partition, "sessionless" if queued_in == 2 else "dialog")
         self.turns += 1

@@ -11,10 +11,16 @@
 --       own field so the sender orders entries without parsing them
 -- A dialog's replies go to the sessionless lane too while the number has replies queued
 -- there: one number's replies never overtake each other.
--- Returns 0 when the lease is not ours (nothing written), else the lane the replies went to:
+-- Returns 0 when the lease is not ours (nothing written), 3 when the entry was acknowledged
+-- already (this commit ran before: nothing written), else the lane the replies went to:
 -- 1 dialogs, 2 sessionless.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
+end
+-- The acknowledgement first: a commit sent again (its batch retried after a lost connection,
+-- the first one having run) finds the entry acknowledged and writes nothing twice.
+if redis.call('XACK', KEYS[5], ARGV[6], ARGV[7]) == 0 then
+  return 3
 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[2])
@@ -35,6 +41,5 @@ end
 for i = 10, #ARGV, 2 do
   redis.call('XADD', stream, '*', 'recipient', ARGV[i], 'message', ARGV[i + 1])
 end
-redis.call('XACK', KEYS[5], ARGV[6], ARGV[7])
 redis.call('XDEL', KEYS[5], ARGV[7])
 return lane
