@@ -204,17 +204,11 @@ class BatchedRedis:
             _fail(batch, error if isinstance(error, Exception) else RedisConnectionError(str(error)))
             return
         for (args, options, future), reply in zip(batch, replies.result(), strict=True):
-            if future.done():  # its caller was cancelled meanwhile
-                continue
             try:
                 value = self._parse(args, options, reply)
             except Exception as exc:  # a reply redis-py's callback cannot read
-                future.set_exception(exc)
-                continue
-            if isinstance(value, Exception):
-                future.set_exception(value)
-            else:
-                future.set_result(value)
+                value = exc
+            _settle(future, value)
 
     def _parse(self, args: tuple[EncodableT, ...], options: dict[str, Any], reply: Any) -> Any:
         """The reply as redis-py's client would return it (its `parse_response`)."""
@@ -239,16 +233,22 @@ class BatchedRedis:
             _fail(batch, exc)
             return
         for (*_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            _settle(future, result)
 
     def _track(self, future: asyncio.Future[Any]) -> None:
         self._in_flight.add(future)
         future.add_done_callback(self._in_flight.discard)
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    """A caller's result: its value, or the error Redis (or its reply's parser) gave it;
+    nothing for a caller that was cancelled meanwhile."""
+    if future.done():
+        return
+    if isinstance(value, Exception):
+        future.set_exception(value)
+    else:
+        future.set_result(value)
 
 
 def _fail(batch: list[Queued], error: Exception) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Final
 from gateway.stopping import Stopping
 from gateway.store.keys import Keys
 from gateway.store.scripts import load_script
-from gateway.store.streams import retrying, stopped_within
+from gateway.store.streams import retrying, set_within
 
 log = logging.getLogger("gateway.store.mo_parts")
 
@@ -26,7 +26,7 @@ class PartsSweeper:
         self.expired = 0
 
     async def run(self, partition: int, stopping: Stopping) -> None:
-        while not await stopped_within(stopping, self._interval):
+        while not await set_within(stopping, self._interval):
             await retrying(lambda: self.sweep(partition), stopping)
 
     async def sweep(self, partition: int, now: float | None = None) -> int:

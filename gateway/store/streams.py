@@ -93,7 +93,7 @@ async def consume(
             if cursor == "0" and not entries:
                 cursor = ">"  # the backlog of this group is done; from now on, new entries
             elif not entries and wake is not None:
-                await _woken(wake, block_ms / 1000)
+                await set_within(wake, block_ms / 1000)
             runs = _by_key(entries, key)
             if len(runs) == 1:  # one number's entries: no task to make
                 await _in_order(runs[0], handle, stopping)
@@ -137,19 +137,14 @@ async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | 
             if stopping.is_set():
                 return None
             log.warning("Redis unavailable (%s); retrying in %.2fs", type(exc).__name__, delay)
-            if await stopped_within(stopping, delay):
+            if await set_within(stopping, delay):
                 return None
             delay = min(delay * 2, 2.0)
 
 
-async def _woken(wake: asyncio.Event, seconds: float) -> None:
+async def set_within(event: Stopping, seconds: float) -> bool:
+    """Wait `seconds`, or less when `event` (a stop, a producer's wake-up) is set meanwhile;
+    whether it is set."""
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await wake.wait()
-
-
-async def stopped_within(stopping: Stopping, seconds: float) -> bool:
-    """Wait `seconds`, or less when `stopping` is set meanwhile; whether it is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)
-    return stopping.is_set()
+        await asyncio.wait_for(event.wait(), seconds)
+    return event.is_set()

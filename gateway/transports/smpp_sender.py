@@ -25,7 +25,7 @@ from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import OUTBOUND_GROUP, Keys
 from gateway.store.scripts import load_script
-from gateway.store.streams import Entry, consume, retrying, stopped_within
+from gateway.store.streams import Entry, consume, retrying, set_within
 from gateway.transports.ussd_screens import ScreenSender
 from smpp.client import SmppClient, SubmitFailed
 from smpp.pacing import TokenBucket
@@ -177,7 +177,7 @@ class ReplySender:
             if outcome is Outcome.THROTTLED:
                 self.throttled += 1
                 self._throttle.throttled()  # every sender slows down, not only this one
-            if await stopped_within(stopping, _backoff(attempt)):
+            if await set_within(stopping, _backoff(attempt)):
                 return False
         return False
 
