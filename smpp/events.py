@@ -16,6 +16,8 @@ from typing import Final, Literal
 
 from aiosmpplib import DeliverSm, SmppCommandStatus, SubmitSm, SubmitSmResp
 
+from smpp import wire
+
 # transceiver: one bind for everything; receiver_transmitter: bind_receiver for deliver_sm
 # (MO, receipts, USSD input) beside bind_transmitter for submit_sm.
 BindMode = Literal["transceiver", "receiver_transmitter"]
@@ -39,11 +41,18 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """A deliver_sm (an MO or a receipt), with its raw PDU for what aiosmpplib cannot read
-    faithfully (the USSD TLVs)."""
+    """A deliver_sm (an MO or a receipt) as its raw PDU, which the gateway reads itself
+    (smpp/deliver.py); the session answered it UNDECODABLE unless `smpp.wire.check_deliver`
+    passed."""
 
-    deliver: DeliverSm
     pdu: bytes
+
+    @property
+    def deliver(self) -> DeliverSm:
+        """As aiosmpplib reads it, decoded on each call (no hot path asks for it);
+        UndecodablePdu for what only the gateway's reader takes."""
+        message: DeliverSm = wire.decode(wire.Frame.parse(self.pdu))
+        return message
 
 
 SmscEvent = Delivered | Accepted

@@ -88,17 +88,20 @@ async def consume(
 
     try:
         while not stopping.is_set():
+            read_new = cursor == ">"
             reply = await retrying(read, stopping)
             entries: list[Entry] = reply[0][1] if reply else []
             if cursor == "0" and not entries:
                 cursor = ">"  # the backlog of this group is done; from now on, new entries
-            elif not entries and wake is not None:
-                await set_within(wake, block_ms / 1000)
             runs = _by_key(entries, key)
             if len(runs) == 1:  # one number's entries: no task to make
                 await _in_order(runs[0], handle, stopping)
             elif runs:
                 await asyncio.gather(*(_in_order(run, handle, stopping) for run in runs))
+            if wake is not None and read_new and len(entries) < batch:
+                # The read took all there was: the next waits for the producer's word (given
+                # meanwhile: at once), not a read that would find nothing, one per batch.
+                await set_within(wake, block_ms / 1000)
     finally:
         if reader is not redis:
             await reader.aclose()

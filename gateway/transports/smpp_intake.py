@@ -43,7 +43,7 @@ from gateway.observability.metrics import GatewayMetrics
 from gateway.store.keys import Keys
 from gateway.store.receipts import ReceiptCorrelator
 from gateway.store.scripts import ScriptArg, load_script
-from smpp import ussd
+from smpp import ussd, wire
 from smpp.client import Accepted, SmscEvent
 from smpp.deliver import DefaultCoding, DeliverPdu, codec_name, read_deliver
 from smpp.logging_limits import RateLimitedLog
@@ -268,6 +268,10 @@ def _looks_like_receipt(event: SmscEvent) -> bool:
         return False
     try:
         return read_deliver(event.pdu).is_receipt
+    except ValueError:  # its UDH, say: the envelope may still say what it is
+        pass
+    try:
+        return bool(event.pdu[wire.layout(event.pdu).esm_class] & 0x3C)
     except ValueError:
-        return bool(event.deliver.esm_class & 0x3C)
+        return False
 

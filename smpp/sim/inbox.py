@@ -33,7 +33,9 @@ class MtInbox:
         entry = (next(self._next), message)
         for key in (message.destination, None):
             self._by_destination[key].append(entry)
-            self._arrived[key].set()
+            event = self._arrived.get(key)  # only a key someone waited on has one
+            if event is not None:
+                event.set()
 
     async def take(self, destination: str | None, timeout: float) -> MtMessage:
         async with asyncio.timeout(timeout):
@@ -43,13 +45,30 @@ class MtInbox:
         return message
 
     def _pop(self, key: str | None) -> MtMessage | None:
-        queue = self._by_destination[key]
-        while queue:
-            number, message = queue.popleft()
-            if number not in self._returned:
-                self._returned.add(number)
-                return message
-        return None
+        """Each MT sits in two queues, its destination's and everyone's (None): taken from one,
+        it leaves the other too, at once when it is first there (the usual case, both being in
+        arrival order), else when that queue reaches it. Nothing stays once taken."""
+        queue = self._by_destination.get(key)
+        message: MtMessage | None = None
+        while queue and message is None:
+            number, candidate = queue.popleft()
+            if number in self._returned:
+                self._returned.discard(number)  # taken from the other queue already
+            else:
+                message = candidate
+                self._leave(None if key is not None else candidate.destination, number)
+        if key is not None and not queue:
+            self._by_destination.pop(key, None)
+        return message
+
+    def _leave(self, key: str | None, number: int) -> None:
+        queue = self._by_destination.get(key)
+        if queue and queue[0][0] == number:
+            queue.popleft()
+            if key is not None and not queue:
+                del self._by_destination[key]
+        else:
+            self._returned.add(number)
 
 
 class PartCollector:

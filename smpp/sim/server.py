@@ -104,7 +104,12 @@ Handler = Callable[[Session, wire.Frame], Awaitable[None]]
 
 
 class SmscSimulator:
-    """An SMSC on ``host:port`` accepting ESMEs that bind with ``system_id``/``password``."""
+    """An SMSC on ``host:port`` accepting ESMEs that bind with ``system_id``/``password``.
+
+    It keeps every MT, accepted part and submit time for tests to look at (`mt_log`,
+    `send_receipt`, `submit_times`); with ``keep=False`` it keeps none, so a long run (the
+    bench's router) holds nothing per message.
+    """
 
     def __init__(
         self,
@@ -115,8 +120,10 @@ class SmscSimulator:
         *,
         receipts: bool = True,
         ussd_dialect: UssdDialect = SMPP34,
+        keep: bool = True,
     ) -> None:
         self.host, self.port = host, port
+        self.keep = keep
         self.system_id, self.password, self.receipts = system_id, password, receipts
         self.mt_log: list[MtMessage] = []
         self.submit_responses: collections.deque[Status | int] = collections.deque()
@@ -367,7 +374,8 @@ class SmscSimulator:
         log.info("unbind system_id=%s", session.system_id)
 
     async def _on_submit(self, session: Session, frame: wire.Frame) -> None:
-        self.submit_times.append(asyncio.get_running_loop().time())
+        if self.keep:
+            self.submit_times.append(asyncio.get_running_loop().time())
         self.submits_in_flight += 1
         self.peak_submits_in_flight = max(self.peak_submits_in_flight, self.submits_in_flight)
         if self.submit_gate.is_set():
@@ -428,14 +436,16 @@ class SmscSimulator:
         await target.push(receipt(part, "DELIVRD"))
 
     async def _record(self, part: Part) -> None:
-        self._parts_by_id[part.message_id] = part
+        if self.keep:
+            self._parts_by_id[part.message_id] = part
         source, destination = part.message.source.number, part.message.destination.number
         if log.isEnabledFor(logging.INFO):
             log.info("MT %s -> %s", mask_number(source), mask_number(destination))
         parts = self._partial.add(part)
         if parts is not None:
             message = complete(parts)
-            self.mt_log.append(message)
+            if self.keep:
+                self.mt_log.append(message)
             self._mt_inbox.put(message)
             for observe in self.mt_observers:
                 observe(message)
