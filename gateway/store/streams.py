@@ -71,6 +71,7 @@ async def consume(
     reader = dedicated(redis) if wake is None else redis
 
     async def read() -> Any:
+        nonlocal cursor
         if wake is not None:
             wake.clear()  # before the read: an entry added after it sets it again
         blocking = cursor != "0" and wake is None
@@ -85,6 +86,11 @@ async def consume(
             log.error("consumer group %s of %s was missing; created again", group, stream)
             await ensure_group(redis, stream, group)
             return None
+        except Exception:
+            # The answer may have been lost after Redis handed the entries over (a timeout, a
+            # dropped connection): they are pending now, and only a read from "0" gives them.
+            cursor = "0"
+            raise
 
     try:
         while not stopping.is_set():

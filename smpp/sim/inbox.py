@@ -57,6 +57,8 @@ class MtInbox:
             else:
                 message = candidate
                 self._leave(None if key is not None else candidate.destination, number)
+        while queue and queue[0][0] in self._returned:  # what the other queue took meanwhile
+            self._returned.discard(queue.popleft()[0])
         if key is not None and not queue:
             self._by_destination.pop(key, None)
         return message

@@ -50,9 +50,20 @@ def with_tlvs(pdu: bytes, *tlvs: tuple[int, bytes]) -> bytes:
 
 
 def decoded(pdu: bytes) -> DeliverSm:
+    """aiosmpplib's reading of a deliver_sm the session's own check (what every deliver_sm goes
+    through before it is answered) lets through."""
+    wire.check_deliver(pdu)
     message = wire.decode(wire.Frame.parse(pdu))
     assert isinstance(message, DeliverSm)
     return message
+
+
+def refused(pdu: bytes, match: str | None = None) -> None:
+    """Undecodable both to the session's check and to aiosmpplib's reading."""
+    with pytest.raises(wire.UndecodablePdu, match=match):
+        wire.check_deliver(pdu)
+    with pytest.raises(wire.UndecodablePdu, match=match):
+        wire.decode(wire.Frame.parse(pdu))
 
 
 # -- framing -------------------------------------------------------------------------------
@@ -168,8 +179,7 @@ def test_data_coding_aliases(data_coding: int, payload: bytes, text: str) -> Non
 
 @pytest.mark.parametrize("data_coding", [0x0B, 0x0C, 0x0D, 0x0F, 0x1C, 0x20, 0x3F, 0x80, 0xBF])
 def test_data_coding_without_an_alphabet_is_undecodable(data_coding: int) -> None:
-    with pytest.raises(wire.UndecodablePdu, match=f"0x{data_coding:02x}"):
-        decoded(deliver_pdu(b"?", data_coding))
+    refused(deliver_pdu(b"?", data_coding), f"0x{data_coding:02x}")
 
 
 def test_alias_table_targets_are_codings_aiosmpplib_knows() -> None:
@@ -198,8 +208,7 @@ def test_empty_message_is_undecodable() -> None:
     pdu = deliver_pdu(b"x")
     at = wire.layout(pdu)
     empty = pdu[: at.short_message.start - 1] + b"\0" + pdu[at.short_message.stop :]
-    with pytest.raises(wire.UndecodablePdu, match="short_message"):
-        decoded(struct.pack("!I", len(empty)) + empty[4:])
+    refused(struct.pack("!I", len(empty)) + empty[4:], "short_message")
 
 
 def test_an_unreadable_gsm_part_keeps_its_envelope() -> None:
@@ -244,22 +253,19 @@ def test_tlvs_aiosmpplib_cannot_read_are_dropped(caplog: pytest.LogCaptureFixtur
 @pytest.mark.parametrize("cut", [b"\x14", b"\x14\x03\x00", b"\x14\x03\x00\x05ab"])
 def test_truncated_tlv_is_undecodable(cut: bytes) -> None:
     pdu = deliver_pdu() + cut
-    with pytest.raises(wire.UndecodablePdu, match="cut short"):
-        decoded(struct.pack("!I", len(pdu)) + pdu[4:])
+    refused(struct.pack("!I", len(pdu)) + pdu[4:], "cut short")
 
 
 @pytest.mark.parametrize("length", [17, 20, 40])
 def test_body_cut_short_is_undecodable(length: int) -> None:
     pdu = deliver_pdu()[:length]
-    with pytest.raises(wire.UndecodablePdu):
-        decoded(struct.pack("!I", length) + pdu[4:])
+    refused(struct.pack("!I", length) + pdu[4:])
 
 
 def test_short_message_length_beyond_the_pdu_is_undecodable() -> None:
     pdu = bytearray(deliver_pdu(b"abc"))
     pdu[wire.layout(bytes(pdu)).short_message.start - 1] = 200
-    with pytest.raises(wire.UndecodablePdu, match="cut short"):
-        decoded(bytes(pdu))
+    refused(bytes(pdu), "cut short")
 
 
 def test_raw_fields() -> None:
@@ -309,3 +315,16 @@ def test_the_tree_lists_every_error_of_the_module() -> None:
 def test_numbers_are_masked_for_logs(number: str, masked: str) -> None:
     assert mask_number(number) == masked
     assert sim.mask_number is mask_number  # the simulator's is the same helper
+
+
+@pytest.mark.parametrize(
+    "tlv",
+    [
+        wire.tlv_bytes(0x0501, b"\x11"),  # ussd_service_op: a USSD notice may carry no text
+        wire.tlv_bytes(RECEIPTED_MESSAGE_ID, b"1f\0") + wire.tlv_bytes(MESSAGE_STATE, b"\x02"),
+    ],
+)
+def test_a_textless_ussd_pdu_or_tlv_only_receipt_passes_the_check(tlv: bytes) -> None:
+    pdu = deliver_pdu(b"", raw_tlvs=tlv)
+    wire.check_deliver(pdu)
+    assert decoded(pdu).short_message == ""
