@@ -128,18 +128,25 @@ class BatchedRedis:
         record = getattr(_RECORDER, name)
         client_command = getattr(self._redis, name)
 
-        async def command(*args: Any, **kwargs: Any) -> Any:
+        def command(*args: Any, **kwargs: Any) -> Awaitable[Any]:
+            """The reply's future itself, not a coroutine awaiting it: a frame less per command,
+            and `asyncio.gather` over commands makes no task for each."""
             if blocks(name, kwargs) and not self._blocking:
-                return await client_command(*args, **kwargs)
+                awaitable: Awaitable[Any] = client_command(*args, **kwargs)
+                return awaitable
             wire = record(*args, **kwargs)
-            if inspect.isawaitable(wire):
-                wire = await wire
-            block = kwargs.get("block") if self._blocking else None
-            args, options = cast(Wire, wire)
-            return await self.enqueue(args, options, extra_timeout=(block or 0) / 1000)
+            extra_timeout = (kwargs.get("block") or 0) / 1000 if self._blocking else 0.0
+            if inspect.isawaitable(wire):  # the few commands redis-py builds asynchronously
+                return self._enqueue_built(wire, extra_timeout)
+            arguments, options = cast(Wire, wire)
+            return self.enqueue(arguments, options, extra_timeout)
 
         setattr(self, name, command)  # made once: later lookups find it without __getattr__
         return command
+
+    async def _enqueue_built(self, wire: Awaitable[Wire], extra_timeout: float) -> Any:
+        arguments, options = await wire
+        return await self.enqueue(arguments, options, extra_timeout)
 
     def enqueue(self, args: tuple[EncodableT, ...], options: dict[str, Any],
                 extra_timeout: float = 0.0) -> asyncio.Future[Any]:
@@ -151,8 +158,14 @@ class BatchedRedis:
             self._flush(force=True)
         elif not self._scheduled and self._sending < MAX_IN_FLIGHT:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self._flush_after_this_tick)
         return future
+
+    def _flush_after_this_tick(self) -> None:
+        """A command is queued when called, which may be before the tasks that the same code
+        goes on to start (`asyncio.gather` of a command and a coroutine) have run at all: the
+        batch goes after them, so what they ask for on their first step goes with it."""
+        asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self, force: bool = False) -> None:
         """Send what is queued; while a batch is on its way, what comes meanwhile waits for its

@@ -153,7 +153,11 @@ async def retrying(call: Callable[[], Awaitable[T]], stopping: Stopping) -> T | 
 
 async def set_within(event: Stopping, seconds: float) -> bool:
     """Wait `seconds`, or less when `event` (a stop, a producer's wake-up) is set meanwhile;
-    whether it is set."""
+    whether it is set. No task is made for the wait (`asyncio.timeout`, not `wait_for`): a
+    reply lane waits here once per batch."""
+    if event.is_set():
+        return True
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await event.wait()
     return event.is_set()

@@ -98,10 +98,10 @@ async def test_a_coalesced_pipeline_joins_the_batch(batched: BatchedRedis) -> No
     async with pipe:
         pipe.set("a", "1").incr("a")
         pipe.hgetall("a")
-        other = _as_client(batched).get("a")
+        other = _as_client(batched).get("a")  # queued as it is called: before the pipeline's
         results, seen = await asyncio.gather(pipe.execute(raise_on_error=False), other)
     assert results[:2] == [True, 2] and isinstance(results[2], ResponseError)
-    assert seen == "2" and batched.batches == 1
+    assert seen is None and batched.batches == 1
     async with batched.pipeline(transaction=False) as pipe:
         pipe.set("b", "1").hgetall("b")
         with pytest.raises(ResponseError):
@@ -320,3 +320,10 @@ async def test_commands_issued_while_a_batch_is_on_its_way_go_as_the_next_one() 
         await facade.aclose()
         await client.aclose()
         server.close()
+
+
+async def test_a_command_is_queued_when_called_and_answered_in_that_order(batched: BatchedRedis) -> None:
+    facade = _as_client(batched)
+    first, second = facade.incr("n"), facade.incr("n")
+    assert isinstance(second, asyncio.Future)  # no coroutine, so no task when gathered
+    assert await second == 2 and await first == 1
