@@ -142,14 +142,20 @@ class TurnWorker:
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
                                  idle, INBOUND_GROUP, message.id, lane, SESSIONLESS_COUNT_TTL_SECONDS,
                                  *numbered]
-        queued_in = await self._commit(keys=keys, args=args)
+        committed = self._commit.sent(keys=keys, args=args)
+        if outbound:
+            # Told before the answer: the lane's read goes in the commit's batch, right behind
+            # it, so the replies start out without a round trip of their own.
+            self.on_replies_queued(partition, lane)
+        queued_in = await committed
         if not queued_in:
             raise LeaseLost(f"partition {partition} is no longer ours")
         if queued_in == ALREADY_COMMITTED:
             log.info("turn for entry %s was committed already; not written twice", message.id)
             return
-        if outbound:
-            self.on_replies_queued(partition, "sessionless" if queued_in == 2 else "dialog")
+        if outbound and queued_in == 2 and lane != "sessionless":
+            # Behind the number's replies that still wait in the sessionless lane.
+            self.on_replies_queued(partition, "sessionless")
         self.turns += 1
         observe_turn(self._metrics, message, outcome, len(outbound))
 

@@ -10,6 +10,12 @@ It replaces aiosmpplib's SimpleCorrelator, which scans every entry on each messa
 id is one Redis key with a TTL (receipts can come days later), so both remembering and looking
 up are O(1) and nothing grows without bound. The operations are staged on a pipeline the
 caller executes, so a batch of SMSC events costs one round trip.
+
+With `auto`, a receipt's id is looked up in every rendering at once until `LEARNED_AFTER`
+receipts in a row were found under their id as written; from then on it is looked up there
+alone (one command per receipt instead of two), and in the others only when that finds
+nothing (`stage_rest`, one more round trip for those). A receipt found in another rendering
+starts the count again.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from smpp.client import Accepted
 from smpp.receipts import Receipt, ReceiptIdFormat, canonical_id, id_candidates
 
 log = logging.getLogger("gateway.store.receipts")
+
+LEARNED_AFTER = 20
 
 # A redis-py pipeline (single node or cluster): commands are queued, results come together.
 Pipeline = Any
@@ -44,6 +52,10 @@ class ReceiptCorrelator(Protocol):
     def stage_lookup(self, pipe: Pipeline, message_id: str) -> None:
         """Queue the lookup of the part a receipt's id is for; its results go to `finish_lookup`."""
 
+    def stage_rest(self, pipe: Pipeline, message_id: str, tried: int) -> None:
+        """After the `tried` commands of `stage_lookup` found nothing: queue the lookups it left
+        out, if any; their results follow the first ones into `finish_lookup`."""
+
     def finish_lookup(self, receipt: Receipt, results: list[str | None]) -> ReceiptTarget | None:
         """The part the receipt is for, or None when unknown or expired."""
 
@@ -54,6 +66,7 @@ class RedisReceiptCorrelator:
         self._ttl = ttl_seconds
         self._id_format: ReceiptIdFormat = id_format
         self.outcomes: Counter[str] = Counter()
+        self._as_written = 0  # receipts in a row found under their id as written
 
     def stage_remember(self, pipe: Pipeline, accepted: Accepted) -> None:
         """`log_id` is the outbound id and `extra_data` "part/parts", as the sender set them."""
@@ -64,16 +77,24 @@ class RedisReceiptCorrelator:
         pipe.set(key, f"{submit.log_id}/{part or 1}/{parts or 1}", ex=self._ttl)
 
     def stage_lookup(self, pipe: Pipeline, message_id: str) -> None:
-        for candidate in id_candidates(message_id, self._id_format):
+        candidates = id_candidates(message_id, self._id_format)
+        for candidate in candidates[:1] if self._as_written >= LEARNED_AFTER else candidates:
+            pipe.getdel(self._keys.receipt(candidate))
+
+    def stage_rest(self, pipe: Pipeline, message_id: str, tried: int) -> None:
+        for candidate in id_candidates(message_id, self._id_format)[tried:]:
             pipe.getdel(self._keys.receipt(candidate))
 
     def finish_lookup(self, receipt: Receipt, results: list[str | None]) -> ReceiptTarget | None:
         """The first rendering that matched; unknown or expired ids give None (the caller
         counts and logs them)."""
-        raw = next((result for result in results if result is not None), None)
-        if raw is None:
+        found = next((at for at, result in enumerate(results) if result is not None), None)
+        if found is None:
             self.outcomes["unknown"] += 1
             return None
+        self._as_written = self._as_written + 1 if found == 0 else 0
+        raw = results[found]
+        assert raw is not None
         target = _target(raw)
         self.outcomes[receipt.state] += 1
         log.debug("delivery receipt %s for outbound %s part %d/%d",

@@ -30,7 +30,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiosmpplib import SmppCommandStatus
@@ -83,6 +83,7 @@ class _Staged:
     receipt: Receipt | None = None
     script_call: tuple[list[str], list[ScriptArg]] | None = None  # an MO's store_mo.lua call
     channel: str = "sms"
+    later: list[Any] = field(default_factory=list)  # a receipt's results of `stage_rest`
 
 
 def _fingerprint(sender: str, pdu: DeliverPdu) -> str:
@@ -122,11 +123,41 @@ class MoIntake:
                 log.error("Redis unavailable, MO refused with ESME_RX_T_APPN: %s", type(exc).__name__)
                 self._metrics.mo_not_taken("store_unavailable", sum(item.kind == "mo" for item in staged))
                 return [TRY_LATER] * len(events)
+        await self._look_further(staged, results)
         answers, at = [], 0
         for item in staged:
-            answers.append(self._answer(item, results[at : at + item.commands]))
+            answers.append(self._answer(item, results[at : at + item.commands] + item.later))
             at += item.commands
         return answers
+
+    async def _look_further(self, staged: list[_Staged], results: list[Any]) -> None:
+        """Receipts not found in the renderings looked up first (`ReceiptCorrelator.stage_rest`):
+        the others, in one more round trip. If Redis fails it, they count as unknown."""
+        missed, at = [], 0
+        for item in staged:
+            if item.kind == "receipt" and item.commands and \
+                    all(result is None for result in results[at : at + item.commands]):
+                missed.append(item)
+            at += item.commands
+        if not missed:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            counts = []
+            for item in missed:
+                before = len(pipe)
+                assert item.receipt is not None
+                self._receipts.stage_rest(pipe, item.receipt.message_id, item.commands)
+                counts.append(len(pipe) - before)
+            if not len(pipe):
+                return
+            try:
+                later = await pipe.execute(raise_on_error=False)
+            except FOREIGN_RETRYABLE as exc:
+                log.error("Redis unavailable, receipts left unmatched: %s", type(exc).__name__)
+                return
+        at = 0
+        for item, count in zip(missed, counts, strict=True):
+            item.later, at = later[at : at + count], at + count
 
     async def _again_if_unloaded(self, staged: list[_Staged], results: list[Any]) -> None:
         """store_mo.lua goes as a bare EVALSHA; a Redis that lost its scripts (restarted)

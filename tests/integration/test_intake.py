@@ -13,7 +13,7 @@ from aiosmpplib import SmppCommandStatus, SubmitSm, SubmitSmResp
 from gateway.messages import InboundMessage, from_stream_entry
 from gateway.store.keys import Keys
 from gateway.store.mo_parts import PartsSweeper
-from gateway.store.receipts import RedisReceiptCorrelator
+from gateway.store.receipts import LEARNED_AFTER, RedisReceiptCorrelator
 from gateway.transports.smpp_intake import IntakeConfig, MoIntake
 from smpp import wire
 from smpp.client import Accepted, Delivered, SmscEvent
@@ -148,3 +148,29 @@ async def test_a_citizen_repeating_is_always_answered(
     assert await intake.on_events([mo("1")], "i:2") == [OK]  # and on the same bind
     assert [m.text for m in await stored(redis_client, SARA_NEW)] == ["1", "1", "1"]
     assert intake.duplicates == 0
+
+
+def dlr(receipt_id: str) -> Delivered:
+    return receipt(f"id:{receipt_id} sub:001 dlvrd:001 stat:DELIVRD err:000 text:")
+
+
+async def test_receipts_written_as_the_resp_are_looked_up_once_learned_and_others_still_match(
+    intake: MoIntake, redis_client: redis.asyncio.Redis
+) -> None:
+    """After LEARNED_AFTER receipts found under their id as written, one GETDEL each; a receipt
+    in the other rendering is still matched (a second round trip), and the learning starts over."""
+    ids = [f"{n:08x}" for n in range(0x397C9, 0x397C9 + LEARNED_AFTER + 3)]
+    await intake.on_events([accepted(message_id) for message_id in ids], "i:1")
+    first = await intake.on_events([dlr(message_id) for message_id in ids[:LEARNED_AFTER]], "i:1")
+    before = (await redis_client.info("commandstats"))["cmdstat_getdel"]["calls"]
+    assert await intake.on_events([dlr(ids[LEARNED_AFTER])], "i:1") == [OK]
+    after = (await redis_client.info("commandstats"))["cmdstat_getdel"]["calls"]
+    assert (first, after - before) == ([OK] * LEARNED_AFTER, 1)
+    in_decimal = str(int(ids[LEARNED_AFTER + 1], 16))  # the SMSC writes this one in decimal
+    assert await intake.on_events([dlr(in_decimal), dlr("beef")], "i:1") == [OK, OK]
+    assert intake.anomalies["receipt_unknown_id"] == 1  # only the id nobody sent
+    assert await redis_client.exists(KEYS.receipt(ids[LEARNED_AFTER + 1].lstrip("0"))) == 0
+    before = (await redis_client.info("commandstats"))["cmdstat_getdel"]["calls"]
+    await intake.on_events([dlr(ids[LEARNED_AFTER + 2])], "i:1")
+    after = (await redis_client.info("commandstats"))["cmdstat_getdel"]["calls"]
+    assert after - before == 2  # learning again: both renderings at once
