@@ -50,6 +50,8 @@ def to_ascii_digits(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """ASCII digits, Persian ی/ک, invisible marks dropped, spaces collapsed and stripped."""
+    if text.isascii():  # most input (digits, menu choices): nothing to translate or drop
+        return _SPACES.sub(" ", text).strip()
     text = to_ascii_digits(text).translate(_LETTERS)
     text = _INVISIBLE.sub("", text)
     return _SPACES.sub(" ", text).strip()
@@ -113,6 +115,8 @@ def parse_msisdn(text: str) -> str | None:
     Accepts 0912…, 912…, +98…, 0098…, 98… with spaces, dashes, dots and Persian digits.
     Landlines (021…) and wrong lengths give None.
     """
+    if len(text) == 12 and text.startswith("989") and text.isascii() and text.isdigit():
+        return text  # as every SMSC writes a sender, and as it is stored
     compact = normalize_text(text)
     if compact.startswith("+"):
         compact = "00" + compact[1:]

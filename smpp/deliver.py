@@ -58,10 +58,14 @@ class DeliverPdu:
         return USSD_SERVICE_OP in self.tlvs
 
 
-def read_deliver(pdu: bytes) -> DeliverPdu:
-    """ValueError when the body, a TLV or the UDH is cut short."""
-    at = wire.layout(pdu)
-    tlvs = dict(wire.tlvs(pdu[at.tlvs:]))
+def read_deliver(pdu: bytes, read: tuple[wire.SmLayout, dict[int, bytes]] | None = None) -> DeliverPdu:
+    """ValueError when the body, a TLV or the UDH is cut short. `read`: its layout and TLVs as
+    `smpp.wire.check_deliver` read them already."""
+    if read is None:
+        at = wire.layout(pdu)
+        tlvs = dict(wire.tlvs(pdu[at.tlvs:]))
+    else:
+        at, tlvs = read
     esm_class = pdu[at.esm_class]
     octets = pdu[at.short_message] or tlvs.get(MESSAGE_PAYLOAD, b"")
     concat: Concat | None = None

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from aiosmpplib import DeliverSm, SmppCommandStatus, SubmitSm, SubmitSmResp
@@ -46,6 +46,8 @@ class Delivered:
     passed."""
 
     pdu: bytes
+    # Its layout and TLVs as the session's check read them (for `smpp.deliver.read_deliver`).
+    read: tuple[wire.SmLayout, dict[int, bytes]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def deliver(self) -> DeliverSm:

@@ -41,8 +41,11 @@ MESSAGE_STATES: Final[dict[int, str]] = {
 _STATE_ALIASES: Final = {"DELIVERED": "DELIVRD", "UNDELIVERABLE": "UNDELIV", "ACCEPTED": "ACCEPTD",
                          "REJECTED": "REJECTD"}
 
-_FIELD: Final = re.compile(r"(?<![a-z])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:",
-                           re.IGNORECASE)
+_FIELD_NAMES: Final = r"(?<![a-z])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:"
+_FIELD: Final = re.compile(_FIELD_NAMES, re.IGNORECASE)
+# Matched on the text in lower case: several times faster than IGNORECASE (every receipt is read).
+_FIELD_LOWER: Final = re.compile(_FIELD_NAMES)
+_NAME_KEYS: Final = {"submit date": "submit_date", "done date": "done_date"}
 _UNKNOWN: Final = frozenset({"", "n/a", "na", "-", "null", "none"})
 _HEX_ID: Final = re.compile(r"[0-9a-f]+")
 _DECIMAL_ID: Final = re.compile(r"[0-9]+")
@@ -68,10 +71,13 @@ class Receipt:
 def receipt_fields(text: str) -> dict[str, str]:
     """The ``name:value`` fields of a receipt text, in any order; names lower case, spaces as
     ``_`` (``submit_date``); ``text`` runs to the end."""
-    matches = list(_FIELD.finditer(text))
+    lowered = text.lower()
+    # Lower case keeps every offset, but for a few characters outside Latin-1 (İ).
+    matches = list(_FIELD_LOWER.finditer(lowered) if len(lowered) == len(text) else _FIELD.finditer(text))
     fields: dict[str, str] = {}
     for index, match in enumerate(matches):
-        name = match.group(1).lower().replace(" ", "_")
+        name = match.group(1).lower()
+        name = _NAME_KEYS.get(name, name)
         last = index + 1 == len(matches) or name == "text"
         end = len(text) if last else matches[index + 1].start()
         fields.setdefault(name, text[match.end():end].strip())

@@ -303,7 +303,7 @@ class SmppSession:
             self.send(DeliverSmResp(frame.sequence, SmppCommandStatus.ESME_RINVBNDSTS))
             return
         try:
-            wire.check_deliver(frame.data)
+            read = wire.check_deliver(frame.data)
         except wire.UndecodablePdu as exc:
             self._anomalies.warning("undecodable_deliver_sm",
                                     "deliver_sm from %s (sequence %d) answered %s: %s",
@@ -311,7 +311,7 @@ class SmppSession:
                                     UNDECODABLE.name, exc)
             self.send(DeliverSmResp(frame.sequence, UNDECODABLE))
             return
-        self._arrivals.put_nowait(Arrival(Delivered(frame.data), frame.sequence,
+        self._arrivals.put_nowait(Arrival(Delivered(frame.data, read), frame.sequence,
                                           self._writer, self))
 
     def send(self, message: SmppMessage) -> None:

@@ -149,7 +149,7 @@ def decode(frame: Frame) -> SmppMessage:
         raise UndecodablePdu(f"{frame.name}: {exc}") from exc
 
 
-def check_deliver(pdu: bytes) -> None:
+def check_deliver(pdu: bytes) -> tuple[SmLayout, dict[int, bytes]]:
     """UndecodablePdu unless the gateway's own reader (smpp/deliver.py) can take this
     deliver_sm: the body and its TLVs whole, a data_coding with a known alphabet, and text
     (short_message or message_payload), except in a USSD PDU or a TLV-only receipt.
@@ -157,16 +157,18 @@ def check_deliver(pdu: bytes) -> None:
     What every deliver_sm goes through before it is answered; the aiosmpplib message is
     decoded only when something asks for it (`smpp.events.Delivered.deliver`), because a
     decode per PDU was a tenth of a loaded gateway's time for a value nothing read.
+    Returns what it read (the layout and the TLVs by tag), so the reader need not read it again.
     """
     try:
         at = layout(pdu)
-        tags = {tag for tag, _ in tlvs(pdu[at.tlvs :])}
+        found = dict(tlvs(pdu[at.tlvs :]))
         known_coding(pdu[at.data_coding])
     except (ValueError, LookupError, struct.error) as exc:
         raise UndecodablePdu(f"deliver_sm: {exc}") from exc
-    if at.short_message.start == at.short_message.stop and MESSAGE_PAYLOAD not in tags \
-            and not tags & _TEXTLESS_ALLOWED:
+    if at.short_message.start == at.short_message.stop and MESSAGE_PAYLOAD not in found \
+            and not found.keys() & _TEXTLESS_ALLOWED:
         raise UndecodablePdu("deliver_sm: neither short_message nor message_payload")
+    return at, found
 
 
 def _decode(frame: Frame) -> SmppMessage:

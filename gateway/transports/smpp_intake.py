@@ -196,7 +196,7 @@ class MoIntake:
         if isinstance(event, Accepted):
             self._receipts.stage_remember(pipe, event)
             return _Staged("remember")
-        pdu = read_deliver(event.pdu)
+        pdu = read_deliver(event.pdu, event.read)
         if pdu.is_receipt:
             receipt = parse_receipt(_receipt_text(pdu), pdu.tlvs)
             self._receipts.stage_lookup(pipe, receipt.message_id)
