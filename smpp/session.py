@@ -108,7 +108,7 @@ class SmppSession:
         self._pending: dict[int, tuple[SmppMessage, asyncio.Future[SmppMessage]]] = {}
         self._writer: CoalescingWriter | None = None
         self._bound = asyncio.Event()
-        self._link_alive = asyncio.Event()
+        self._heard_at = 0.0  # loop time of the last PDU read: the link is alive
         self.binds = 0  # successful binds so far
 
     @property
@@ -224,7 +224,8 @@ class SmppSession:
         try:
             writer.write(trace.sent(message.pdu()))
             await writer.drain()
-            return await asyncio.wait_for(future, self._config.response_timeout_seconds)
+            async with asyncio.timeout(self._config.response_timeout_seconds):  # no task, as wait_for makes
+                return await future
         except (TimeoutError, OSError) as exc:
             raise SubmitFailed(f"no response to {message.smpp_command.name}: {exc!r}") from exc
         finally:
@@ -239,9 +240,10 @@ class SmppSession:
     # -- reading ---------------------------------------------------------------------------------
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             frame = trace.received(await wire.read_pdu(reader))
-            self._link_alive.set()
+            self._heard_at = loop.time()
             if frame.is_response:
                 self._resolve(frame)
             elif not self._answer(frame):
@@ -321,13 +323,16 @@ class SmppSession:
     # -- keep-alive and closing ------------------------------------------------------------------
 
     async def _keep_alive(self) -> None:
+        """An enquire_link after `enquire_link_seconds` with nothing read. The read loop only
+        notes the time of each PDU: a wake-up per PDU here would be a task and a timer each."""
+        loop = asyncio.get_running_loop()
+        interval = self._config.enquire_link_seconds
+        self._heard_at = loop.time()
         while True:
-            self._link_alive.clear()
-            try:
-                await asyncio.wait_for(self._link_alive.wait(), self._config.enquire_link_seconds)
+            quiet = loop.time() - self._heard_at
+            if quiet < interval:
+                await asyncio.sleep(interval - quiet)
                 continue
-            except TimeoutError:
-                pass
             try:
                 await self.request(EnquireLink())
             except SubmitFailed:
