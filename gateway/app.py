@@ -208,7 +208,7 @@ class Gateway:
                                   sealer, dead_letters,
                                   settings.limits.sessionless_segments_per_second,
                                   metrics=self.metrics)
-        self.worker.on_replies_queued = self.sender.wake
+        self.worker.lanes = self.sender
         self.parts = PartsSweeper(self.redis, self.keys,
                                   max(settings.smpp.mo_segment_timeout_seconds / 4, 1.0))
         # Partitions are worked only while their replies can be sent (gateway/store/leases.py).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -31,9 +31,9 @@ from gateway.registry_http.deadline import turn_deadline
 from gateway.sealing import Sealer
 from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
-from gateway.store.keys import INBOUND_GROUP, Keys
+from gateway.store.keys import INBOUND_GROUP, OUTBOUND_GROUP, Keys
 from gateway.store.scripts import ScriptArg, load_script
-from gateway.store.streams import Entry, consume, retrying
+from gateway.store.streams import CONSUMER, Entry, consume, retrying
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 from smpp.segmentation import segment_count
 
@@ -47,6 +47,39 @@ SESSIONLESS_COUNT_TTL_SECONDS = 3600
 
 def _sender(entry: Entry) -> str:
     return entry[1]["sender"]
+
+
+class ReplyLanes(Protocol):
+    """The partition's reply lanes in this process, as the worker tells them of its replies
+    (gateway/transports/smpp_sender.py)."""
+
+    def takes(self, partition: int) -> bool:
+        """Whether they run here: the commit may then read the replies for them."""
+
+    def wake(self, partition: int, lane: Lane) -> None:
+        """Replies were queued in `lane`: it reads them."""
+
+    def hand(self, partition: int, lane: Lane, entries: list[Entry]) -> None:
+        """The replies the commit queued in `lane` and read for it."""
+
+    def reread(self, partition: int) -> None:
+        """What a commit read for them may be lost: they read their pending entries."""
+
+
+class NoLanes:
+    """No lanes in this process (a worker on its own, in tests): the replies wait in Redis."""
+
+    def takes(self, partition: int) -> bool:
+        return False
+
+    def wake(self, partition: int, lane: Lane) -> None:
+        return None
+
+    def hand(self, partition: int, lane: Lane, entries: list[Entry]) -> None:
+        return None
+
+    def reread(self, partition: int) -> None:
+        return None
 
 
 class TurnWorker:
@@ -73,8 +106,8 @@ class TurnWorker:
         self._store = store
         self._owner = owner
         self._commit = load_script(redis, "commit_turn.lua")
-        # Told of the lane each turn's replies were queued in (the partition's sender reads it).
-        self.on_replies_queued: Callable[[int, Lane], None] = lambda partition, lane: None
+        # Told of each turn's replies (the partition's sender sends them).
+        self.lanes: ReplyLanes = NoLanes()
         self.turns = 0
 
     async def run(self, partition: int, stopping: Stopping) -> None:
@@ -139,23 +172,30 @@ class TurnWorker:
         numbered = [field for i, reply in enumerate(outbound)
                     for field in (reply.recipient, self._numbered(reply, f"{message.id}/{i}"))]
         idle = self._dialog.config.session_idle_seconds
+        # With the lanes here, the commit reads the replies for them: no read of their own.
+        hand = bool(outbound) and self.lanes.takes(partition)
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
                                  idle, INBOUND_GROUP, message.id, lane, SESSIONLESS_COUNT_TTL_SECONDS,
-                                 *numbered]
+                                 OUTBOUND_GROUP if hand else "", CONSUMER, *numbered]
         committed = self._commit.sent(keys=keys, args=args)
-        if outbound:
-            # Told before the answer: the lane's read goes in the commit's batch, right behind
-            # it, so the replies start out without a round trip of their own.
-            self.on_replies_queued(partition, lane)
-        queued_in = await committed
-        if not queued_in:
+        if outbound and not hand:
+            # Told before the answer: the lane's read goes in the commit's batch, right behind it.
+            self.lanes.wake(partition, lane)
+        result = await committed
+        if not result:
             raise LeaseLost(f"partition {partition} is no longer ours")
-        if queued_in == ALREADY_COMMITTED:
+        if result == ALREADY_COMMITTED:
             log.info("turn for entry %s was committed already; not written twice", message.id)
+            if hand:  # what the first run read for the lanes never reached them
+                self.lanes.reread(partition)
             return
-        if outbound and queued_in == 2 and lane != "sessionless":
-            # Behind the number's replies that still wait in the sessionless lane.
-            self.on_replies_queued(partition, "sessionless")
+        queued_in: Lane = "sessionless" if result[0] == 2 else "dialog"
+        read = _entries(result[1])
+        if read:
+            self.lanes.hand(partition, queued_in, read)
+        elif outbound and (hand or queued_in != lane):
+            # Nothing read for them, or queued behind the number's sessionless replies.
+            self.lanes.wake(partition, queued_in)
         self.turns += 1
         observe_turn(self._metrics, message, outcome, len(outbound))
 
@@ -243,3 +283,10 @@ def _screen(message: InboundMessage, screen: Screen) -> OutboundMessage:
         recipient=message.sender, text=screen.text, in_reply_to=message.id,
         session_id=message.session_id, session_info=message.session_info, ussd_end=screen.end,
     )
+
+
+def _entries(read: Any) -> list[Entry]:
+    """XREADGROUP's answer, as commit_turn.lua returns it, as the entries `consume` reads."""
+    if not read:
+        return []
+    return [(entry_id, dict(zip(fields[::2], fields[1::2], strict=True))) for entry_id, fields in read[0][1]]

@@ -308,7 +308,12 @@ class CoalescedPipeline:
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         staged, self._staged = self._staged, []
         futures = [self._redis.enqueue(args, options) for args, options in staged]
-        results = list(await asyncio.gather(*futures, return_exceptions=True))
+        results: list[Any] = []
+        for future in futures:  # all queued already: answered together, in this order
+            try:
+                results.append(await future)
+            except Exception as exc:  # Redis's error for this command only
+                results.append(exc)
         if raise_on_error:
             for result in results:
                 if isinstance(result, Exception):

@@ -43,6 +43,34 @@ async def ensure_group(redis: Redis, stream: str, group: str) -> None:
             raise
 
 
+class Handoff:
+    """What a producer in this process tells a consumer loop (`consume(handoff=...)`): that it
+    added entries (`wake`), or the entries themselves, read for the loop's consumer by the
+    script that added them (`hand`: commit_turn.lua), so the loop needs no read of its own.
+
+    Handed entries are pending in the group from that read on, as after any read: a loop that
+    stops before taking them leaves them to the next holder, which reads from "0" first.
+    `reread` (a hand-over that may have been lost: the script's answer never came) has the
+    loop read from "0" too.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.event = asyncio.Event()
+        self.from_pending = False
+
+    def wake(self) -> None:
+        self.event.set()
+
+    def hand(self, entries: list[Entry]) -> None:
+        self.entries.extend(entries)
+        self.event.set()
+
+    def reread(self) -> None:
+        self.from_pending = True
+        self.event.set()
+
+
 async def consume(
     redis: Redis,
     stream: str,
@@ -52,29 +80,28 @@ async def consume(
     stopping: Stopping,
     batch: int = 64,
     block_ms: int = 500,
-    wake: asyncio.Event | None = None,
+    handoff: Handoff | None = None,
 ) -> None:
     """Hand each entry to `handle` until `stopping` is set; `handle` acknowledges.
 
     Entries with the same `key` (one phone number) are handled one at a time in stream order;
     entries of different keys in one batch are handled concurrently.
 
-    Without `wake`, the loop waits for new entries in a blocking read (up to `block_ms`) on a
-    connection of its own. With `wake`, set by the producer in this process whenever it adds
-    entries, it reads without blocking, on `redis` (with the tick's other commands), and
-    between reads waits for `wake` or `block_ms`, whichever comes first: an entry another
-    process added (an operator's replay) is read within `block_ms`.
+    Without `handoff`, the loop waits for new entries in a blocking read (up to `block_ms`) on
+    a connection of its own. With it, the producer in this process hands it the entries it
+    added, or wakes it to read them (without blocking, on `redis`, with the tick's other
+    commands); between batches it waits for that or `block_ms`, whichever comes first, then
+    reads: an entry another process added (an operator's replay) is read within `block_ms`.
+    Whatever it reads and what it was handed go in stream order.
     """
     await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
     # A blocking read holds its connection: this loop's own.
-    reader = dedicated(redis) if wake is None else redis
+    reader = dedicated(redis) if handoff is None else redis
 
     async def read() -> Any:
         nonlocal cursor
-        if wake is not None:
-            wake.clear()  # before the read: an entry added after it sets it again
-        blocking = cursor != "0" and wake is None
+        blocking = cursor != "0" and handoff is None
         try:
             return await reader.xreadgroup(group, CONSUMER, {stream: cursor}, count=batch,
                                           block=block_ms if blocking else None)
@@ -92,25 +119,57 @@ async def consume(
             cursor = "0"
             raise
 
+    async def next_entries() -> tuple[list[Entry], bool]:
+        """The next batch, and whether it was all there was (the loop may wait)."""
+        nonlocal cursor
+        if handoff is not None:
+            handoff.event.clear()  # before looking: what comes after sets it again
+            if handoff.from_pending:
+                handoff.from_pending, cursor = False, "0"
+            if handoff.entries and cursor == ">":
+                handed, handoff.entries = handoff.entries, []
+                return handed, True
+        from_pending = cursor == "0"
+        reply = await retrying(read, stopping)
+        entries: list[Entry] = reply[0][1] if reply else []
+        if from_pending and not entries:
+            cursor = ">"  # the backlog of this group is done; from now on, new entries
+        if handoff is not None and handoff.entries:
+            entries = _with_handed(entries, handoff, from_pending)
+        return entries, not from_pending and len(entries) < batch
+
     try:
         while not stopping.is_set():
-            read_new = cursor == ">"
-            reply = await retrying(read, stopping)
-            entries: list[Entry] = reply[0][1] if reply else []
-            if cursor == "0" and not entries:
-                cursor = ">"  # the backlog of this group is done; from now on, new entries
+            entries, drained = await next_entries()
             runs = _by_key(entries, key)
             if len(runs) == 1:  # one number's entries: no task to make
                 await _in_order(runs[0], handle, stopping)
             elif runs:
                 await asyncio.gather(*(_in_order(run, handle, stopping) for run in runs))
-            if wake is not None and read_new and len(entries) < batch:
-                # The read took all there was: the next waits for the producer's word (given
-                # meanwhile: at once), not a read that would find nothing, one per batch.
-                await set_within(wake, block_ms / 1000)
+            if handoff is not None and drained:
+                # All there was: wait for the producer's word (given meanwhile: at once), not
+                # a read that would find nothing, one per batch.
+                await set_within(handoff.event, block_ms / 1000)
     finally:
         if reader is not redis:
             await reader.aclose()
+
+
+def _with_handed(read: list[Entry], handoff: Handoff, from_pending: bool) -> list[Entry]:
+    """A read of new entries and those handed meanwhile (the two never share one), together
+    in stream order. A read from "0" gives again what was handed before it (pending too): those
+    are dropped from the handed, the rest wait until the pending ones are all done."""
+    if from_pending:
+        seen = {entry_id for entry_id, _ in read}
+        handoff.entries = [entry for entry in handoff.entries if entry[0] not in seen]
+        return read
+    handed, handoff.entries = handoff.entries, []
+    return sorted(read + handed, key=lambda entry: _stream_id(entry[0]))
+
+
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 def _by_key(entries: list[Entry], key: Callable[[Entry], str]) -> list[list[Entry]]:

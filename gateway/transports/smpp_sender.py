@@ -25,7 +25,7 @@ from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import OUTBOUND_GROUP, Keys
 from gateway.store.scripts import load_script
-from gateway.store.streams import Entry, consume, retrying, set_within
+from gateway.store.streams import Entry, Handoff, consume, retrying, set_within
 from gateway.transports.ussd_screens import ScreenSender
 from smpp.client import SmppClient, SubmitFailed
 from smpp.pacing import TokenBucket
@@ -59,8 +59,8 @@ class ReplySender:
         self._screens = screens
         self._refs = itertools.count()
         self._throttle = ThrottleGate()
-        # Per partition held, its lanes' events, set by `wake` when its worker queued replies.
-        self._wakes: dict[int, dict[Lane, asyncio.Event]] = {}
+        # Per partition held, what its worker tells its lanes (`wake`, `hand`, `reread`).
+        self._handoffs: dict[int, dict[Lane, Handoff]] = {}
         self.sent = 0
         self.throttled = 0
 
@@ -70,7 +70,7 @@ class ReplySender:
         dialogs, sessionless = self._keys.outbound_lanes(partition)
         # Only this partition's holder (this process) queues its replies, so the lanes wait
         # for its worker's word, not in a blocking read of their own (streams.consume).
-        woken = self._wakes[partition] = {"dialog": asyncio.Event(), "sessionless": asyncio.Event()}
+        handoffs = self._handoffs[partition] = {"dialog": Handoff(), "sessionless": Handoff()}
 
         async def first(entry: Entry) -> None:
             await self._deliver(dialogs, entry, stopping)
@@ -81,17 +81,33 @@ class ReplySender:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(consume(self._redis, dialogs, OUTBOUND_GROUP, first, _recipient,
-                                          stopping, wake=woken["dialog"]))
+                                          stopping, handoff=handoffs["dialog"]))
                 group.create_task(consume(self._redis, sessionless, OUTBOUND_GROUP, ceiled, _recipient,
-                                          stopping, wake=woken["sessionless"]))
+                                          stopping, handoff=handoffs["sessionless"]))
         finally:
-            self._wakes.pop(partition, None)
+            self._handoffs.pop(partition, None)
+
+    def takes(self, partition: int) -> bool:
+        """Whether the partition's lanes run here, so its worker may hand them their replies."""
+        return partition in self._handoffs
 
     def wake(self, partition: int, lane: Lane) -> None:
         """The partition's worker queued replies in `lane`: it reads now."""
-        woken = self._wakes.get(partition)
-        if woken is not None:
-            woken[lane].set()
+        handoffs = self._handoffs.get(partition)
+        if handoffs is not None:
+            handoffs[lane].wake()
+
+    def hand(self, partition: int, lane: Lane, entries: list[Entry]) -> None:
+        """The replies the worker's commit queued and read for `lane` (commit_turn.lua)."""
+        handoffs = self._handoffs.get(partition)
+        if handoffs is not None:
+            handoffs[lane].hand(entries)
+
+    def reread(self, partition: int) -> None:
+        """A commit's answer was lost after it ran, with what it read for a lane: both lanes
+        read their pending entries again."""
+        for handoff in self._handoffs.get(partition, {}).values():
+            handoff.reread()
 
     async def _deliver(self, stream: str, entry: Entry, stopping: Stopping, ceiling: bool = False) -> None:
         entry_id, fields = entry

@@ -1,5 +1,6 @@
 """gateway.store.streams.consume against a real redis-server: entries handed over in order, and
-none stranded when a read's answer is lost after Redis handed its entries over."""
+none stranded when a read's answer is lost after Redis handed its entries over; entries a
+producer read for the loop (a `Handoff`) and those it reads itself go once each, in order."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.store.streams import Entry, consume
+from gateway.store.streams import CONSUMER, Entry, Handoff, consume
 
 STREAM, GROUP = "in", "workers"
 
@@ -38,7 +39,7 @@ async def test_entries_of_a_lost_answer_are_read_again_from_the_pending_list(
     redis_client: redis.asyncio.Redis,
 ) -> None:
     client = AnswerLostOnce(redis_client)
-    stopping, wake = asyncio.Event(), asyncio.Event()
+    stopping, handoff = asyncio.Event(), Handoff()
     handled: list[str] = []
     all_in = asyncio.Event()
 
@@ -50,13 +51,76 @@ async def test_entries_of_a_lost_answer_are_read_again_from_the_pending_list(
 
     reader: Any = client  # the client's stand-in, as consume types it
     task = asyncio.create_task(consume(reader, STREAM, GROUP, handle, lambda entry: "one", stopping,
-                                       block_ms=50, wake=wake))
+                                       block_ms=50, handoff=handoff))
     for n in "123":
         await redis_client.xadd(STREAM, {"n": n})
-    wake.set()
+    handoff.wake()
     await asyncio.wait_for(all_in.wait(), 10)
     stopping.set()
     await asyncio.wait_for(task, 10)
     assert client.lost == 1
     assert handled == ["1", "2", "3"]  # each once, in order: none stranded in the pending list
+    assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+
+async def _claim(db: redis.asyncio.Redis) -> list[Entry]:
+    """What commit_turn.lua does for a lane: read the new entries for its consumer."""
+    reply = await db.xreadgroup(GROUP, CONSUMER, {STREAM: ">"})
+    return [(entry_id, fields) for entry_id, fields in reply[0][1]] if reply else []
+
+
+async def run_until(handled: list[str], count: int, handoff: Handoff, db: redis.asyncio.Redis,
+                    setup: Any) -> None:
+    stopping, done = asyncio.Event(), asyncio.Event()
+
+    async def handle(entry: Entry) -> None:
+        handled.append(entry[1]["n"])
+        await db.xack(STREAM, GROUP, entry[0])
+        if len(handled) >= count:
+            done.set()
+
+    task = asyncio.create_task(consume(db, STREAM, GROUP, handle, lambda entry: "one", stopping,
+                                       block_ms=50, handoff=handoff))
+    await setup()
+    await asyncio.wait_for(done.wait(), 10)
+    stopping.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_handed_entries_and_read_ones_go_once_each_in_stream_order(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    await redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    handoff, handled = Handoff(), []
+
+    async def setup() -> None:
+        await redis_client.xadd(STREAM, {"n": "1"})
+        handoff.hand(await _claim(redis_client))  # read for the loop, as a commit does
+        await redis_client.xadd(STREAM, {"n": "2"})  # added by another process: the loop reads it
+        await redis_client.xadd(STREAM, {"n": "3"})
+        handoff.hand(await _claim(redis_client))
+        handoff.wake()
+
+    await run_until(handled, 3, handoff, redis_client, setup)
+    assert handled == ["1", "2", "3"]
+    assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+
+async def test_after_a_lost_hand_over_the_loop_reads_the_pending_entries_once(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    await redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    handoff, handled = Handoff(), []
+
+    async def setup() -> None:
+        for n in "12":
+            await redis_client.xadd(STREAM, {"n": n})
+        lost = await _claim(redis_client)  # read for the loop; the answer never came back
+        assert len(lost) == 2
+        await redis_client.xadd(STREAM, {"n": "3"})
+        handoff.hand(await _claim(redis_client))
+        handoff.reread()
+
+    await run_until(handled, 3, handoff, redis_client, setup)
+    assert handled == ["1", "2", "3"]  # each once, in order
     assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
