@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
+from redis._parsers.helpers import parse_stream_list
 from redis.asyncio import Redis
 
 from flows.dialog import Dialog
@@ -33,7 +35,7 @@ from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import INBOUND_GROUP, OUTBOUND_GROUP, Keys
 from gateway.store.scripts import ScriptArg, load_script
-from gateway.store.streams import CONSUMER, Entry, consume, retrying
+from gateway.store.streams import CONSUMER, Entry, Handoff, consume, retrying
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 from smpp.segmentation import segment_count
 
@@ -50,35 +52,17 @@ def _sender(entry: Entry) -> str:
 
 
 class ReplyLanes(Protocol):
-    """The partition's reply lanes in this process, as the worker tells them of its replies
-    (gateway/transports/smpp_sender.py)."""
+    """The reply lanes running in this process (gateway/transports/smpp_sender.py)."""
 
-    def takes(self, partition: int) -> bool:
-        """Whether they run here: the commit may then read the replies for them."""
-
-    def wake(self, partition: int, lane: Lane) -> None:
-        """Replies were queued in `lane`: it reads them."""
-
-    def hand(self, partition: int, lane: Lane, entries: list[Entry]) -> None:
-        """The replies the commit queued in `lane` and read for it."""
-
-    def reread(self, partition: int) -> None:
-        """What a commit read for them may be lost: they read their pending entries."""
+    def handoffs(self, partition: int) -> Mapping[Lane, Handoff] | None:
+        """What the partition's worker tells its lanes, or None when they do not run here (its
+        replies then wait in Redis for whoever runs them)."""
 
 
 class NoLanes:
-    """No lanes in this process (a worker on its own, in tests): the replies wait in Redis."""
+    """No lanes in this process (a worker on its own, in tests)."""
 
-    def takes(self, partition: int) -> bool:
-        return False
-
-    def wake(self, partition: int, lane: Lane) -> None:
-        return None
-
-    def hand(self, partition: int, lane: Lane, entries: list[Entry]) -> None:
-        return None
-
-    def reread(self, partition: int) -> None:
+    def handoffs(self, partition: int) -> Mapping[Lane, Handoff] | None:
         return None
 
 
@@ -173,29 +157,26 @@ class TurnWorker:
                     for field in (reply.recipient, self._numbered(reply, f"{message.id}/{i}"))]
         idle = self._dialog.config.session_idle_seconds
         # With the lanes here, the commit reads the replies for them: no read of their own.
-        hand = bool(outbound) and self.lanes.takes(partition)
+        handoffs = self.lanes.handoffs(partition) if outbound else None
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
                                  idle, INBOUND_GROUP, message.id, lane, SESSIONLESS_COUNT_TTL_SECONDS,
-                                 OUTBOUND_GROUP if hand else "", CONSUMER, *numbered]
-        committed = self._commit.sent(keys=keys, args=args)
-        if outbound and not hand:
-            # Told before the answer: the lane's read goes in the commit's batch, right behind it.
-            self.lanes.wake(partition, lane)
-        result = await committed
+                                 OUTBOUND_GROUP if handoffs else "", CONSUMER, *numbered]
+        result = await self._commit(keys=keys, args=args)
         if not result:
             raise LeaseLost(f"partition {partition} is no longer ours")
         if result == ALREADY_COMMITTED:
             log.info("turn for entry %s was committed already; not written twice", message.id)
-            if hand:  # what the first run read for the lanes never reached them
-                self.lanes.reread(partition)
+            for handoff in (handoffs or {}).values():  # what the first run read never reached them
+                handoff.reread()
             return
-        queued_in: Lane = "sessionless" if result[0] == 2 else "dialog"
-        read = _entries(result[1])
-        if read:
-            self.lanes.hand(partition, queued_in, read)
-        elif outbound and (hand or queued_in != lane):
-            # Nothing read for them, or queued behind the number's sessionless replies.
-            self.lanes.wake(partition, queued_in)
+        if handoffs:
+            handoff = handoffs["sessionless" if result[0] == 2 else "dialog"]
+            # The entries as the lane's own XREADGROUP gives them (redis-py's reading, untyped).
+            read: list[Entry] = parse_stream_list(result[1][0][1]) if result[1] else []  # type: ignore[no-untyped-call]
+            if read:
+                handoff.hand(read)
+            else:  # nothing read for it (its group was gone): the lane reads
+                handoff.wake()
         self.turns += 1
         observe_turn(self._metrics, message, outcome, len(outbound))
 
@@ -284,9 +265,3 @@ def _screen(message: InboundMessage, screen: Screen) -> OutboundMessage:
         session_id=message.session_id, session_info=message.session_info, ussd_end=screen.end,
     )
 
-
-def _entries(read: Any) -> list[Entry]:
-    """XREADGROUP's answer, as commit_turn.lua returns it, as the entries `consume` reads."""
-    if not read:
-        return []
-    return [(entry_id, dict(zip(fields[::2], fields[1::2], strict=True))) for entry_id, fields in read[0][1]]

@@ -88,13 +88,12 @@ class RedisReceiptCorrelator:
     def finish_lookup(self, receipt: Receipt, results: list[str | None]) -> ReceiptTarget | None:
         """The first rendering that matched; unknown or expired ids give None (the caller
         counts and logs them)."""
-        found = next((at for at, result in enumerate(results) if result is not None), None)
+        found = next(((at, raw) for at, raw in enumerate(results) if raw is not None), None)
         if found is None:
             self.outcomes["unknown"] += 1
             return None
-        self._as_written = self._as_written + 1 if found == 0 else 0
-        raw = results[found]
-        assert raw is not None
+        at, raw = found
+        self._as_written = self._as_written + 1 if at == 0 else 0
         target = _target(raw)
         self.outcomes[receipt.state] += 1
         log.debug("delivery receipt %s for outbound %s part %d/%d",

@@ -39,21 +39,6 @@ class Script:
     async def __call__(self, keys: Sequence[str], args: Sequence[ScriptArg]) -> Any:
         return await self._script(keys=keys, args=args)
 
-    def sent(self, keys: Sequence[str], args: Sequence[ScriptArg]) -> Awaitable[Any]:
-        """The call as EVALSHA, sent as soon as the client sends what it is given: on the
-        batching facade (gateway/store/batching.py) at once, so what the caller asks for next
-        follows it in the same batch. NOSCRIPT (a Redis that lost its scripts) loads the script
-        and calls again."""
-        return self._loaded_if_missing(self._redis.evalsha(self.sha, len(keys), *keys, *args),
-                                       keys, args)
-
-    async def _loaded_if_missing(self, first: Awaitable[Any], keys: Sequence[str],
-                                 args: Sequence[ScriptArg]) -> Any:
-        try:
-            return await first
-        except NoScriptError:
-            return await self._script(keys=keys, args=args)
-
     async def queue_loaded(self, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]) -> None:
         """Queue as a bare EVALSHA, the script loaded once beforehand: no SCRIPT EXISTS per
         pipeline. A caller that finds a NoScriptError in the results (Redis lost its scripts:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Mapping
 
 from aiosmpplib import GenericNack, SmppMessage, SubmitSm
 from redis.asyncio import Redis
@@ -87,27 +88,10 @@ class ReplySender:
         finally:
             self._handoffs.pop(partition, None)
 
-    def takes(self, partition: int) -> bool:
-        """Whether the partition's lanes run here, so its worker may hand them their replies."""
-        return partition in self._handoffs
-
-    def wake(self, partition: int, lane: Lane) -> None:
-        """The partition's worker queued replies in `lane`: it reads now."""
-        handoffs = self._handoffs.get(partition)
-        if handoffs is not None:
-            handoffs[lane].wake()
-
-    def hand(self, partition: int, lane: Lane, entries: list[Entry]) -> None:
-        """The replies the worker's commit queued and read for `lane` (commit_turn.lua)."""
-        handoffs = self._handoffs.get(partition)
-        if handoffs is not None:
-            handoffs[lane].hand(entries)
-
-    def reread(self, partition: int) -> None:
-        """A commit's answer was lost after it ran, with what it read for a lane: both lanes
-        read their pending entries again."""
-        for handoff in self._handoffs.get(partition, {}).values():
-            handoff.reread()
+    def handoffs(self, partition: int) -> Mapping[Lane, Handoff] | None:
+        """What the partition's worker tells its lanes (the replies its commits read for them, or
+        a word to read), while they run here."""
+        return self._handoffs.get(partition)
 
     async def _deliver(self, stream: str, entry: Entry, stopping: Stopping, ceiling: bool = False) -> None:
         entry_id, fields = entry

@@ -35,34 +35,6 @@ class AnswerLostOnce:
         return reply
 
 
-async def test_entries_of_a_lost_answer_are_read_again_from_the_pending_list(
-    redis_client: redis.asyncio.Redis,
-) -> None:
-    client = AnswerLostOnce(redis_client)
-    stopping, handoff = asyncio.Event(), Handoff()
-    handled: list[str] = []
-    all_in = asyncio.Event()
-
-    async def handle(entry: Entry) -> None:
-        handled.append(entry[1]["n"])
-        await redis_client.xack(STREAM, GROUP, entry[0])
-        if len(handled) == 3:
-            all_in.set()
-
-    reader: Any = client  # the client's stand-in, as consume types it
-    task = asyncio.create_task(consume(reader, STREAM, GROUP, handle, lambda entry: "one", stopping,
-                                       block_ms=50, handoff=handoff))
-    for n in "123":
-        await redis_client.xadd(STREAM, {"n": n})
-    handoff.wake()
-    await asyncio.wait_for(all_in.wait(), 10)
-    stopping.set()
-    await asyncio.wait_for(task, 10)
-    assert client.lost == 1
-    assert handled == ["1", "2", "3"]  # each once, in order: none stranded in the pending list
-    assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
-
-
 async def _claim(db: redis.asyncio.Redis) -> list[Entry]:
     """What commit_turn.lua does for a lane: read the new entries for its consumer."""
     reply = await db.xreadgroup(GROUP, CONSUMER, {STREAM: ">"})
@@ -70,7 +42,9 @@ async def _claim(db: redis.asyncio.Redis) -> list[Entry]:
 
 
 async def run_until(handled: list[str], count: int, handoff: Handoff, db: redis.asyncio.Redis,
-                    setup: Any) -> None:
+                    setup: Any, reader: Any = None) -> None:
+    """Run `consume` on `reader` (default `db`) until `count` entries were handled, after
+    `setup`; each handled entry is acknowledged on `db`."""
     stopping, done = asyncio.Event(), asyncio.Event()
 
     async def handle(entry: Entry) -> None:
@@ -79,12 +53,28 @@ async def run_until(handled: list[str], count: int, handoff: Handoff, db: redis.
         if len(handled) >= count:
             done.set()
 
-    task = asyncio.create_task(consume(db, STREAM, GROUP, handle, lambda entry: "one", stopping,
-                                       block_ms=50, handoff=handoff))
+    task = asyncio.create_task(consume(reader or db, STREAM, GROUP, handle, lambda entry: "one",
+                                       stopping, block_ms=50, handoff=handoff))
     await setup()
     await asyncio.wait_for(done.wait(), 10)
     stopping.set()
     await asyncio.wait_for(task, 10)
+
+
+async def test_entries_of_a_lost_answer_are_read_again_from_the_pending_list(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    client, handoff, handled = AnswerLostOnce(redis_client), Handoff(), []
+
+    async def setup() -> None:
+        for n in "123":
+            await redis_client.xadd(STREAM, {"n": n})
+        handoff.wake()
+
+    await run_until(handled, 3, handoff, redis_client, setup, reader=client)
+    assert client.lost == 1
+    assert handled == ["1", "2", "3"]  # each once, in order: none stranded in the pending list
+    assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
 
 
 async def test_handed_entries_and_read_ones_go_once_each_in_stream_order(
