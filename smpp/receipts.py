@@ -47,6 +47,12 @@ _FIELD: Final = re.compile(_FIELD_NAMES, re.IGNORECASE)
 _FIELD_LOWER: Final = re.compile(_FIELD_NAMES)
 _NAME_KEYS: Final = {"submit date": "submit_date", "done date": "done_date"}
 _UNKNOWN: Final = frozenset({"", "n/a", "na", "-", "null", "none"})
+# The layout of SMPP 3.4 Appendix B exactly, as most SMSCs write it: read by one match, several
+# times faster than field by field (`receipt_fields` falls back to that for any other layout).
+_APPENDIX_B: Final = re.compile(
+    r"id:(?P<id>\S*) sub:(?P<sub>\S*) dlvrd:(?P<dlvrd>\S*) submit date:(?P<submit_date>\S*)"
+    r" done date:(?P<done_date>\S*) stat:(?P<stat>\S*) err:(?P<err>\S*)(?: text:(?P<text>.*))?",
+    re.DOTALL)
 _HEX_ID: Final = re.compile(r"[0-9a-f]+")
 _DECIMAL_ID: Final = re.compile(r"[0-9]+")
 
@@ -71,6 +77,18 @@ class Receipt:
 def receipt_fields(text: str) -> dict[str, str]:
     """The ``name:value`` fields of a receipt text, in any order; names lower case, spaces as
     ``_`` (``submit_date``); ``text`` runs to the end."""
+    standard = _APPENDIX_B.fullmatch(text.strip())
+    if standard is not None:
+        fields = standard.groupdict()
+        if fields["text"] is None:
+            del fields["text"]
+        else:
+            fields["text"] = fields["text"].strip()
+        return fields
+    return _fields_in_any_layout(text)
+
+
+def _fields_in_any_layout(text: str) -> dict[str, str]:
     lowered = text.lower()
     # Lower case keeps every offset, but for a few characters outside Latin-1 (İ).
     matches = list(_FIELD_LOWER.finditer(lowered) if len(lowered) == len(text) else _FIELD.finditer(text))

@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from redis._parsers.response_callbacks import get_response_callbacks
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.client import CaseInsensitiveDict
 from redis.commands.core import AsyncCoreCommands, AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -93,8 +91,12 @@ class BatchedRedis:
         self._connection = RespConnection(address) if address is not None else None
         # The connection speaks RESP2: its replies are read with redis-py's RESP2 callbacks,
         # which give the shapes the client gives (legacy_responses, redis-py's default).
-        self._callbacks: Mapping[str, Callable[..., Any]] = CaseInsensitiveDict(
-            cast(Any, get_response_callbacks(user_protocol=2, legacy_responses=True)))
+        # Under each name in upper and in lower case, as redis-py's command methods send it:
+        # a plain dict lookup per reply (a CaseInsensitiveDict upper-cases each key asked for).
+        self._callbacks: Mapping[str, Callable[..., Any]] = {
+            spelling: callback
+            for name, callback in get_response_callbacks(user_protocol=2, legacy_responses=True).items()
+            for spelling in (name.upper(), name.lower())}
         self._queue: list[Queued] = []
         self._extra_timeout = 0.0
         self._scheduled = False
@@ -136,8 +138,8 @@ class BatchedRedis:
                 return awaitable
             wire = record(*args, **kwargs)
             extra_timeout = (kwargs.get("block") or 0) / 1000 if self._blocking else 0.0
-            if inspect.isawaitable(wire):  # the few commands redis-py builds asynchronously
-                return self._enqueue_built(wire, extra_timeout)
+            if type(wire) is not tuple:  # the few commands redis-py builds asynchronously
+                return self._enqueue_built(cast(Awaitable[Wire], wire), extra_timeout)
             arguments, options = cast(Wire, wire)
             return self.enqueue(arguments, options, extra_timeout)
 
@@ -232,6 +234,8 @@ class BatchedRedis:
         callback = self._callbacks.get(cast(str, args[0]))
         if callback is None:
             return reply
+        if not options:
+            return callback(reply)
         options = {key: value for key, value in options.items() if key not in (EMPTY_RESPONSE, "keys")}
         return callback(reply, **options)
 
@@ -251,6 +255,14 @@ class BatchedRedis:
     def _track(self, future: asyncio.Future[Any]) -> None:
         self._in_flight.add(future)
         future.add_done_callback(self._in_flight.discard)
+
+
+@functools.cache
+def _pipeline_record(name: str) -> Callable[..., Wire | Awaitable[Wire]]:
+    """The recorder's method for a command a coalesced pipeline can carry (looked up once)."""
+    if not is_command(name) or name in BLOCKING:
+        raise AttributeError(f"{name}: not a command a coalesced pipeline can carry")
+    return cast(Callable[..., Wire | Awaitable[Wire]], getattr(_RECORDER, name))
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:
@@ -292,18 +304,15 @@ class CoalescedPipeline:
         return self
 
     def __getattr__(self, name: str) -> Callable[..., CoalescedPipeline]:
-        if not is_command(name) or name in BLOCKING:
-            raise AttributeError(f"{name}: not a command a coalesced pipeline can carry")
-        record: Callable[..., Wire | Awaitable[Wire]] = getattr(_RECORDER, name)
+        return functools.partial(self._stage, name, _pipeline_record(name))
 
-        def stage(*args: Any, **kwargs: Any) -> CoalescedPipeline:
-            wire = record(*args, **kwargs)
-            if inspect.isawaitable(wire):
-                raise TypeError(f"{name}: redis-py builds it asynchronously; not for a pipeline")
-            self._staged.append(wire)
-            return self
-
-        return stage
+    def _stage(self, name: str, record: Callable[..., Wire | Awaitable[Wire]], *args: Any,
+               **kwargs: Any) -> CoalescedPipeline:
+        wire = record(*args, **kwargs)
+        if type(wire) is not tuple:
+            raise TypeError(f"{name}: redis-py builds it asynchronously; not for a pipeline")
+        self._staged.append(wire)
+        return self
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         staged, self._staged = self._staged, []

@@ -259,4 +259,4 @@ def _split(command: Command) -> tuple[EncodableT, ...]:
     name = command[0]
     if isinstance(name, str) and " " in name:
         return (*name.split(), *command[1:])
-    return tuple(command)
+    return command if type(command) is tuple else tuple(command)

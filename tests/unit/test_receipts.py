@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 from aiosmpplib.state import MESSAGE_STATE, NETWORK_ERROR_CODE, RECEIPTED_MESSAGE_ID
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smpp.receipts import (
     ReceiptIdFormat,
     ReceiptUnreadable,
+    _fields_in_any_layout,
     canonical_id,
     id_candidates,
     parse_receipt,
+    receipt_fields,
 )
 
 STANDARD = ("id:1a2b3c sub:001 dlvrd:001 submit date:2612020111 done date:2612020112 "
@@ -72,3 +76,17 @@ def test_canonical_ids(given: str, canonical: str) -> None:
 )
 def test_id_candidates(receipt_id: str, id_format: ReceiptIdFormat, candidates: list[str]) -> None:
     assert id_candidates(receipt_id, id_format) == candidates
+
+
+_VALUE = st.text(st.characters(min_codepoint=33, max_codepoint=0x6FF, exclude_characters=":"),
+                 max_size=12)
+
+
+@given(st.lists(_VALUE, min_size=7, max_size=7), st.one_of(st.none(), st.text(max_size=30)))
+def test_the_appendix_b_layout_reads_as_any_layout_does(values: list[str], text: str | None) -> None:
+    """The one-match reading of the standard layout gives what the field-by-field one gives."""
+    names = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
+    receipt = " ".join(f"{name}:{value}" for name, value in zip(names, values, strict=True))
+    if text is not None:
+        receipt += f" text:{text}"
+    assert receipt_fields(receipt) == _fields_in_any_layout(receipt)
