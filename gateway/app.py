@@ -397,6 +397,9 @@ class Gateway:
 
     @contextlib.asynccontextmanager
     async def _partitions(self) -> AsyncIterator[None]:
+        reads = self.worker.reads
+        shared = None if reads is None else asyncio.create_task(reads.run(self._stop_turns),
+                                                                 name="inbound reads")
         task = asyncio.create_task(self.leases.run(self._partition, self._stop_leases), name="leases")
         log.info("partition leases: %d partitions, lease %ss", self.keys.partitions,
                  self.settings.redis.lease_seconds)
@@ -404,6 +407,9 @@ class Gateway:
             yield
         finally:
             await self._wind_down(task)
+            if shared is not None:
+                shared.cancel()
+                await asyncio.gather(shared, return_exceptions=True)
 
     async def _partition(self, partition: int, handed_over: asyncio.Event) -> None:
         # A task group: if one of the two fails, the other is stopped too, so the lease loop

@@ -35,7 +35,7 @@ from gateway.stopping import Stopping
 from gateway.store.dead_letters import DeadLetters
 from gateway.store.keys import INBOUND_GROUP, OUTBOUND_GROUP, Keys
 from gateway.store.scripts import ScriptArg, load_script
-from gateway.store.streams import CONSUMER, Entry, Handoff, consume, retrying
+from gateway.store.streams import CONSUMER, Entry, Handoff, SharedReads, consume, retrying, shares_reads
 from gateway.store.subscribers import SUBSCRIBER_TTL_SECONDS, SubscriberStore
 from smpp.segmentation import segment_count
 
@@ -92,6 +92,8 @@ class TurnWorker:
         self._commit = load_script(redis, "commit_turn.lua")
         # Told of each turn's replies (the partition's sender sends them).
         self.lanes: ReplyLanes = NoLanes()
+        # One read of new entries for every partition held here, where Redis can serve it.
+        self.reads = SharedReads(redis, INBOUND_GROUP) if shares_reads(redis) else None
         self.turns = 0
 
     async def run(self, partition: int, stopping: Stopping) -> None:
@@ -101,7 +103,15 @@ class TurnWorker:
             with message_context(entry[0], _sender(entry), partition):
                 await self._until_done(partition, entry, stopping)
 
-        await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping)
+        if self.reads is None:
+            await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping)
+            return
+        handoff = self.reads.join(stream)
+        try:
+            await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping,
+                          handoff=handoff, read_new=False)
+        finally:
+            self.reads.leave(stream)
 
     async def _until_done(self, partition: int, entry: Entry, stopping: Stopping) -> None:
         """Retry while Redis is away; a message that breaks the dialog is dead-lettered."""

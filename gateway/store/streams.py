@@ -1,4 +1,5 @@
-"""Reading one partition stream through a consumer group: pending entries first, then new ones.
+"""Reading partition streams through a consumer group: pending entries first, then new ones,
+those of every partition a process holds in one blocking read (`SharedReads`).
 
 Only the holder of a partition's lease reads it, under one fixed consumer name, so after a
 crash the next holder finds the unacknowledged entries in the group's pending list and
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
@@ -71,6 +73,115 @@ class Handoff:
         self.event.set()
 
 
+class SharedReads:
+    """One blocking read of new entries for the streams of every partition this process holds,
+    instead of one per stream: the entries of many partitions come in one answer, so their
+    turns start in the same tick and their commands share the same round trips (with a read of
+    its own, each partition's loop woke on its own, into batches of one or two turns).
+
+    A loop `join`s with its stream and gets the `Handoff` the read gives its entries to
+    (`consume(handoff=..., read_new=False)`); it still reads its pending entries itself, from
+    "0". A read whose answer was lost (a dropped connection, a timeout) has every loop read its
+    pending ones again (`Handoff.reread`): what Redis handed over is pending, not lost.
+
+    A stream joining while the read is blocked makes it return at once (CLIENT UNBLOCK on the
+    read's own connection), so a partition taken over is read from then on. Streams of
+    different partitions are in different hash slots: a Redis Cluster cannot read them in one
+    command, and there each loop reads its own (`shares_reads`).
+    """
+
+    def __init__(self, redis: Redis, group: str, batch: int = 64, block_ms: int = 500) -> None:
+        self._redis = redis
+        self._group = group
+        self._batch = batch
+        self._block_ms = block_ms
+        self._handoffs: dict[str, Handoff] = {}
+        self._joined = asyncio.Event()
+        self._client_id: int | None = None  # of the blocked read's connection, when known
+        self._unblocks: set[asyncio.Future[Any]] = set()
+
+    def join(self, stream: str) -> Handoff:
+        handoff = self._handoffs[stream] = Handoff()
+        self._joined.set()
+        self._unblock()  # the read may be blocked without this stream
+        return handoff
+
+    def leave(self, stream: str) -> None:
+        """The read goes on without the stream, at once: what another process adds to it is
+        for that process. What a read already brings stays pending, for the next holder."""
+        if self._handoffs.pop(stream, None) is not None:
+            self._unblock()
+
+    def _unblock(self) -> None:
+        """The blocked read returns (as if it had timed out) and the next one reads the streams
+        joined now. Sent on the shared connection, before any command issued after it there
+        (an MO stored for a stream just left)."""
+        if self._client_id is None:
+            return  # no read made yet, or its connection is being made again
+        unblock = asyncio.ensure_future(self._redis.client_unblock(self._client_id))
+        self._unblocks.add(unblock)
+        unblock.add_done_callback(_forget_outcome(self._unblocks))
+
+    async def run(self, stopping: Stopping) -> None:
+        reader = dedicated(self._redis)
+        try:
+            while not stopping.is_set():
+                if not self._handoffs:
+                    self._joined.clear()
+                    await set_within(self._joined, self._block_ms / 1000)
+                    continue
+                try:
+                    reply = await retrying(lambda: self._read(reader), stopping)
+                except Exception:  # not Redis being away: its loops read their pending ones
+                    log.exception("shared read of %d streams failed", len(self._handoffs))
+                    await set_within(stopping, self._block_ms / 1000)
+                    continue
+                for stream, entries in reply or []:
+                    handoff = self._handoffs.get(stream)
+                    if handoff is not None:
+                        handoff.hand(entries)
+        finally:
+            if reader is not self._redis:
+                await reader.aclose()
+
+    async def _read(self, reader: Redis) -> Any:
+        try:
+            if self._client_id is None:
+                self._client_id = int(await reader.client_id())
+            streams: dict[Any, Any] = dict.fromkeys(self._handoffs, ">")
+            return await reader.xreadgroup(self._group, CONSUMER, streams, count=self._batch,
+                                          block=self._block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.error("a consumer group %s of %s was missing; created again", self._group,
+                      ", ".join(self._handoffs))
+            for stream in list(self._handoffs):
+                await ensure_group(self._redis, stream, self._group)
+            return None
+        except Exception:
+            # Redis may have handed entries over before the answer was lost: they are pending
+            # now, and only a read from "0" gives them; the next connection has another id.
+            self._client_id = None
+            for handoff in self._handoffs.values():
+                handoff.reread()
+            raise
+
+
+def shares_reads(redis: Redis) -> bool:
+    """Whether one command can read every partition's stream (not on a Redis Cluster)."""
+    return not isinstance(redis, RedisCluster)
+
+
+def _forget_outcome(pending: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
+    def done(future: asyncio.Future[Any]) -> None:
+        pending.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.debug("CLIENT UNBLOCK failed: %s", future.exception())  # the read returns anyway
+
+    return done
+
+
 async def consume(
     redis: Redis,
     stream: str,
@@ -81,6 +192,7 @@ async def consume(
     batch: int = 64,
     block_ms: int = 500,
     handoff: Handoff | None = None,
+    read_new: bool = True,
 ) -> None:
     """Hand each entry to `handle` until `stopping` is set; `handle` acknowledges.
 
@@ -92,7 +204,8 @@ async def consume(
     added, or wakes it to read them (without blocking, on `redis`, with the tick's other
     commands); between batches it waits for that or `block_ms`, whichever comes first, then
     reads: an entry another process added (an operator's replay) is read within `block_ms`.
-    Whatever it reads and what it was handed go in stream order.
+    Whatever it reads and what it was handed go in stream order. With `read_new` False, new
+    entries come only by the handoff (a `SharedReads`): the loop reads its pending ones alone.
     """
     await retrying(lambda: ensure_group(redis, stream, group), stopping)
     cursor = "0"
@@ -126,7 +239,7 @@ async def consume(
             handoff.event.clear()  # before looking: what comes after sets it again
             if handoff.from_pending:
                 handoff.from_pending, cursor = False, "0"
-            if handoff.entries and cursor == ">":
+            if cursor == ">" and (handoff.entries or not read_new):
                 handed, handoff.entries = handoff.entries, []
                 return handed, True
         from_pending = cursor == "0"

@@ -5,12 +5,13 @@ producer read for the loop (a `Handoff`) and those it reads itself go once each,
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.store.streams import CONSUMER, Entry, Handoff, consume
+from gateway.store.batching import BatchedRedis
+from gateway.store.streams import CONSUMER, Entry, Handoff, SharedReads, consume
 
 STREAM, GROUP = "in", "workers"
 
@@ -114,3 +115,98 @@ async def test_after_a_lost_hand_over_the_loop_reads_the_pending_entries_once(
     await run_until(handled, 3, handoff, redis_client, setup)
     assert handled == ["1", "2", "3"]  # each once, in order
     assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+
+# -- one read for many streams (SharedReads) -------------------------------------------------
+
+# Long enough that a test passing within its 10 s wait shows the read was unblocked, not timed out.
+BLOCK_MS = 60_000
+
+
+async def _shared(redis_client: redis.asyncio.Redis, streams: list[str]) -> tuple[SharedReads, Any]:
+    """A SharedReads on the batching facade (its read on a connection of its own), running."""
+    for stream in streams:
+        await redis_client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    facade = cast(redis.asyncio.Redis, BatchedRedis(redis_client))
+    reads = SharedReads(facade, GROUP, block_ms=BLOCK_MS)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(reads.run(stopping))
+    return reads, (stopping, task, facade)
+
+
+async def _stop(running: Any) -> None:
+    stopping, task, _ = running
+    stopping.set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _handed(handoff: Handoff) -> list[str]:
+    await asyncio.wait_for(handoff.event.wait(), 10)
+    handoff.event.clear()
+    return [fields["n"] for _, fields in handoff.entries]
+
+
+async def test_one_read_hands_each_stream_its_entries(redis_client: redis.asyncio.Redis) -> None:
+    reads, running = await _shared(redis_client, ["a", "b"])
+    try:
+        a, b = reads.join("a"), reads.join("b")
+        await redis_client.xadd("a", {"n": "a1"})
+        assert await _handed(a) == ["a1"]
+        await redis_client.xadd("b", {"n": "b1"})
+        assert await _handed(b) == ["b1"]
+        assert a.entries == [entry for entry in a.entries if entry[1]["n"] == "a1"]  # not b's
+    finally:
+        await _stop(running)
+
+
+async def test_a_stream_joining_a_blocked_read_is_read_at_once(redis_client: redis.asyncio.Redis) -> None:
+    reads, running = await _shared(redis_client, ["a", "late"])
+    try:
+        a = reads.join("a")
+        await redis_client.xadd("a", {"n": "a1"})
+        assert await _handed(a) == ["a1"]  # the read is made (and blocks again, on "a" alone)
+        late = reads.join("late")
+        await redis_client.xadd("late", {"n": "l1"})
+        assert await _handed(late) == ["l1"]  # within the wait: the blocked read was unblocked
+    finally:
+        await _stop(running)
+
+
+async def test_a_stream_left_is_not_read_any_more(redis_client: redis.asyncio.Redis) -> None:
+    reads, running = await _shared(redis_client, ["a", "gone"])
+    try:
+        a, gone = reads.join("a"), reads.join("gone")
+        await redis_client.xadd("a", {"n": "a1"})
+        assert await _handed(a) == ["a1"]
+        reads.leave("gone")
+        # As an MO stored after the stream was left: on the facade, behind the unblock.
+        facade = running[2]
+        added = await facade.xadd("gone", {"n": "g1"})
+        # Another process holding the stream now reads the entry as new.
+        reply = await redis_client.xreadgroup(GROUP, "another", {"gone": ">"})
+        assert [entry_id for entry_id, _ in reply[0][1]] == [added]
+        assert not gone.entries
+    finally:
+        await _stop(running)
+
+
+async def test_a_lost_shared_answer_has_every_loop_read_its_pending_entries(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    for stream in ("a", "b"):
+        await redis_client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    client = AnswerLostOnce(redis_client)
+    reads = SharedReads(cast(redis.asyncio.Redis, client), GROUP, block_ms=50)
+    a, b = reads.join("a"), reads.join("b")
+    stopping = asyncio.Event()
+    await redis_client.xadd("a", {"n": "a1"})
+    task = asyncio.create_task(reads.run(stopping))
+    try:
+        await asyncio.wait_for(a.event.wait(), 10)
+        assert client.lost == 1
+        assert a.from_pending and b.from_pending  # a1 is pending: the loops read from "0"
+        assert (await redis_client.xpending("a", GROUP))["pending"] == 1
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, 10)
