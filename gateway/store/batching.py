@@ -93,7 +93,7 @@ class BatchedRedis:
         # which give the shapes the client gives (legacy_responses, redis-py's default).
         # Under each name in upper and in lower case, as redis-py's command methods send it:
         # a plain dict lookup per reply (a CaseInsensitiveDict upper-cases each key asked for).
-        self._callbacks: Mapping[str, Callable[..., Any]] = {
+        self._callbacks: Mapping[EncodableT, Callable[..., Any]] = {
             spelling: callback
             for name, callback in get_response_callbacks(user_protocol=2, legacy_responses=True).items()
             for spelling in (name.upper(), name.lower())}
@@ -129,19 +129,21 @@ class BatchedRedis:
             return getattr(self._redis, name)
         record = getattr(_RECORDER, name)
         client_command = getattr(self._redis, name)
+        may_block = name in BLOCKING or name in BLOCKING_WHEN_ASKED
 
         def command(*args: Any, **kwargs: Any) -> Awaitable[Any]:
             """The reply's future itself, not a coroutine awaiting it: a frame less per command,
             and `asyncio.gather` over commands makes no task for each."""
-            if blocks(name, kwargs) and not self._blocking:
-                awaitable: Awaitable[Any] = client_command(*args, **kwargs)
-                return awaitable
+            extra_timeout = 0.0
+            if may_block and blocks(name, kwargs):
+                if not self._blocking:
+                    awaitable: Awaitable[Any] = client_command(*args, **kwargs)
+                    return awaitable
+                extra_timeout = (kwargs.get("block") or 0) / 1000
             wire = record(*args, **kwargs)
-            extra_timeout = (kwargs.get("block") or 0) / 1000 if self._blocking else 0.0
             if type(wire) is not tuple:  # the few commands redis-py builds asynchronously
-                return self._enqueue_built(cast(Awaitable[Wire], wire), extra_timeout)
-            arguments, options = cast(Wire, wire)
-            return self.enqueue(arguments, options, extra_timeout)
+                return self._enqueue_built(wire, extra_timeout)
+            return self.enqueue(wire[0], wire[1], extra_timeout)
 
         setattr(self, name, command)  # made once: later lookups find it without __getattr__
         return command
@@ -153,14 +155,16 @@ class BatchedRedis:
     def enqueue(self, args: tuple[EncodableT, ...], options: dict[str, Any],
                 extra_timeout: float = 0.0) -> asyncio.Future[Any]:
         """Queue one command for the tick's batch; its future gets its reply."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._queue.append((args, options, future))
-        self._extra_timeout = max(self._extra_timeout, extra_timeout)
+        if extra_timeout > self._extra_timeout:
+            self._extra_timeout = extra_timeout
         if len(self._queue) >= self._max_batch:
             self._flush(force=True)
         elif not self._scheduled and self._sending < MAX_IN_FLIGHT:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_after_this_tick)
+            loop.call_soon(self._flush_after_this_tick)
         return future
 
     def _flush_after_this_tick(self) -> None:
@@ -218,26 +222,26 @@ class BatchedRedis:
         if error is not None:
             _fail(batch, error if isinstance(error, Exception) else RedisConnectionError(str(error)))
             return
+        callbacks = self._callbacks
         for (args, options, future), reply in zip(batch, replies.result(), strict=True):
+            if future.done():  # its caller was cancelled meanwhile
+                continue
+            # The reply as redis-py's client would return it (its `parse_response`).
+            if isinstance(reply, Exception):
+                if isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
+                    future.set_result(options[EMPTY_RESPONSE])
+                else:  # an error reply; LOADING (a Redis reading its AOF), MASTERDOWN, …
+                    future.set_exception(reply)
+                continue
+            callback = callbacks.get(args[0])
+            if callback is None:
+                future.set_result(reply)
+                continue
             try:
-                value = self._parse(args, options, reply)
+                future.set_result(callback(reply, **_callback_options(options)) if options
+                                  else callback(reply))
             except Exception as exc:  # a reply redis-py's callback cannot read
-                value = exc
-            _settle(future, value)
-
-    def _parse(self, args: tuple[EncodableT, ...], options: dict[str, Any], reply: Any) -> Any:
-        """The reply as redis-py's client would return it (its `parse_response`)."""
-        if isinstance(reply, ResponseError):
-            return options.get(EMPTY_RESPONSE, reply)
-        if isinstance(reply, Exception):  # LOADING (a Redis reading its AOF), MASTERDOWN, …
-            return reply
-        callback = self._callbacks.get(cast(str, args[0]))
-        if callback is None:
-            return reply
-        if not options:
-            return callback(reply)
-        options = {key: value for key, value in options.items() if key not in (EMPTY_RESPONSE, "keys")}
-        return callback(reply, **options)
+                future.set_exception(exc)
 
     async def _by_pipeline(self, batch: list[Queued]) -> None:
         """The batch as a redis-py pipeline: for a client the hiredis connection cannot speak."""
@@ -255,6 +259,11 @@ class BatchedRedis:
     def _track(self, future: asyncio.Future[Any]) -> None:
         self._in_flight.add(future)
         future.add_done_callback(self._in_flight.discard)
+
+
+def _callback_options(options: dict[str, Any]) -> dict[str, Any]:
+    """What a command's response callback takes of its options (not the client's own)."""
+    return {key: value for key, value in options.items() if key not in (EMPTY_RESPONSE, "keys")}
 
 
 @functools.cache

@@ -74,7 +74,8 @@ class RedisReceiptCorrelator:
         part, _, parts = submit.extra_data.partition("/")
         key = self._keys.receipt(canonical_id(accepted.response.message_id))
         # "outbound id/part/parts": the sender's own fields, as they are (no JSON to build).
-        pipe.set(key, f"{submit.log_id}/{part or 1}/{parts or 1}", ex=self._ttl)
+        # As SET with EX, without redis-py's argument checks (one per part the SMSC accepts).
+        pipe.execute_command("SET", key, f"{submit.log_id}/{part or 1}/{parts or 1}", "EX", self._ttl)
 
     def stage_lookup(self, pipe: Pipeline, message_id: str) -> None:
         candidates = id_candidates(message_id, self._id_format)

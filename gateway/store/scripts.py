@@ -37,7 +37,13 @@ class Script:
         return self._script.sha
 
     async def __call__(self, keys: Sequence[str], args: Sequence[ScriptArg]) -> Any:
-        return await self._script(keys=keys, args=args)
+        """EVALSHA; on NOSCRIPT (a Redis that lost its scripts) loaded and sent again, as
+        redis-py's Script does (its call is a coroutine and copies of the arguments more)."""
+        try:
+            return await self._redis.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await self._redis.script_load(self.text)
+            return await self._redis.evalsha(self.sha, len(keys), *keys, *args)
 
     async def queue_loaded(self, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]) -> None:
         """Queue as a bare EVALSHA, the script loaded once beforehand: no SCRIPT EXISTS per

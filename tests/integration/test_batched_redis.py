@@ -21,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from devtools.redis_server import RedisServer
 from gateway.store.batching import BatchedRedis, CoalescedPipeline
 from gateway.store.resp_connection import RespAddress
+from gateway.store.scripts import load_script
 
 
 @pytest_asyncio.fixture
@@ -71,6 +72,19 @@ async def test_a_scripts_noscript_is_loaded_and_retried(batched: BatchedRedis) -
         await facade.evalsha("0" * 40, 0)
     script = facade.register_script("return {KEYS[1], ARGV[1]}")
     assert await script(keys=["a"], args=[7]) == ["a", "7"]
+
+
+async def test_a_package_script_is_loaded_again_after_redis_lost_its_scripts(
+    redis_client: redis.asyncio.Redis, batched: BatchedRedis,
+) -> None:
+    script = load_script(_as_client(batched), "ack_entry.lua")
+    await redis_client.xgroup_create("st", "g", id="0", mkstream=True)
+    entry = await redis_client.xadd("st", {"f": "v"})
+    await redis_client.xreadgroup("g", "c", {"st": ">"})
+    await redis_client.script_flush()  # as after a restart: the next EVALSHA is NOSCRIPT
+    await script(keys=["st"], args=["g", entry])
+    assert await redis_client.xlen("st") == 0
+    assert (await redis_client.xpending("st", "g"))["pending"] == 0
 
 
 async def test_an_error_fails_only_its_own_command(redis_client: redis.asyncio.Redis,
