@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -56,10 +57,11 @@ class Handoff:
     loop read from "0" too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, taken: Callable[[], None] | None = None) -> None:
         self.entries: list[Entry] = []
         self.event = asyncio.Event()
         self.from_pending = False
+        self._taken = taken  # told when the loop takes what was handed (`SharedReads`)
 
     def wake(self) -> None:
         self.event.set()
@@ -71,6 +73,13 @@ class Handoff:
     def reread(self) -> None:
         self.from_pending = True
         self.event.set()
+
+    def take(self) -> list[Entry]:
+        """What was handed, for the loop to handle (its place now free)."""
+        handed, self.entries = self.entries, []
+        if self._taken is not None:
+            self._taken()
+        return handed
 
 
 class SharedReads:
@@ -84,10 +93,15 @@ class SharedReads:
     "0". A read whose answer was lost (a dropped connection, a timeout) has every loop read its
     pending ones again (`Handoff.reread`): what Redis handed over is pending, not lost.
 
+    A loop that has not taken what was handed to it (`batch` entries or more) is left out of
+    the next read until it does: entries wait in Redis, not in this process's memory, as they
+    did for a loop reading for itself.
+
     A stream joining while the read is blocked makes it return at once (CLIENT UNBLOCK on the
-    read's own connection), so a partition taken over is read from then on. Streams of
-    different partitions are in different hash slots: a Redis Cluster cannot read them in one
-    command, and there each loop reads its own (`shares_reads`).
+    read's own connection), so a partition taken over is read from then on; so does a stream
+    left out for want of room when its loop takes its entries. Streams of different partitions
+    are in different hash slots: a Redis Cluster cannot read them in one command, and there
+    each loop reads its own (`shares_reads`).
     """
 
     def __init__(self, redis: Redis, group: str, batch: int = 64, block_ms: int = 500) -> None:
@@ -96,15 +110,27 @@ class SharedReads:
         self._batch = batch
         self._block_ms = block_ms
         self._handoffs: dict[str, Handoff] = {}
-        self._joined = asyncio.Event()
+        self._left_out: set[str] = set()  # by the read now on its way, for want of room
+        self._joined = asyncio.Event()  # a stream joined, or one left out has room again
         self._client_id: int | None = None  # of the blocked read's connection, when known
         self._unblocks: set[asyncio.Future[Any]] = set()
 
     def join(self, stream: str) -> Handoff:
-        handoff = self._handoffs[stream] = Handoff()
+        handoff = self._handoffs[stream] = Handoff(functools.partial(self._taken, stream))
         self._joined.set()
         self._unblock()  # the read may be blocked without this stream
         return handoff
+
+    @property
+    def left_out(self) -> frozenset[str]:
+        """The streams the read leaves out until their loops take what they were handed."""
+        return frozenset(self._left_out)
+
+    def _taken(self, stream: str) -> None:
+        if stream in self._left_out:
+            self._left_out.discard(stream)
+            self._joined.set()
+            self._unblock()
 
     def leave(self, stream: str) -> None:
         """The read goes on without the stream, at once: what another process adds to it is
@@ -126,12 +152,15 @@ class SharedReads:
         reader = dedicated(self._redis)
         try:
             while not stopping.is_set():
-                if not self._handoffs:
+                streams = [stream for stream, handoff in self._handoffs.items()
+                           if len(handoff.entries) < self._batch]
+                self._left_out = set(self._handoffs).difference(streams)
+                if not streams:
                     self._joined.clear()
                     await set_within(self._joined, self._block_ms / 1000)
                     continue
                 try:
-                    reply = await retrying(lambda: self._read(reader), stopping)
+                    reply = await retrying(functools.partial(self._read, reader, streams), stopping)
                 except Exception:  # not Redis being away: its loops read their pending ones
                     log.exception("shared read of %d streams failed", len(self._handoffs))
                     await set_within(stopping, self._block_ms / 1000)
@@ -144,12 +173,12 @@ class SharedReads:
             if reader is not self._redis:
                 await reader.aclose()
 
-    async def _read(self, reader: Redis) -> Any:
+    async def _read(self, reader: Redis, streams: list[str]) -> Any:
         try:
             if self._client_id is None:
                 self._client_id = int(await reader.client_id())
-            streams: dict[Any, Any] = dict.fromkeys(self._handoffs, ">")
-            return await reader.xreadgroup(self._group, CONSUMER, streams, count=self._batch,
+            new: dict[Any, Any] = dict.fromkeys(streams, ">")
+            return await reader.xreadgroup(self._group, CONSUMER, new, count=self._batch,
                                           block=self._block_ms)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
@@ -240,8 +269,7 @@ async def consume(
             if handoff.from_pending:
                 handoff.from_pending, cursor = False, "0"
             if cursor == ">" and (handoff.entries or not read_new):
-                handed, handoff.entries = handoff.entries, []
-                return handed, True
+                return handoff.take(), True
         from_pending = cursor == "0"
         reply = await retrying(read, stopping)
         entries: list[Entry] = reply[0][1] if reply else []
@@ -276,8 +304,7 @@ def _with_handed(read: list[Entry], handoff: Handoff, from_pending: bool) -> lis
         seen = {entry_id for entry_id, _ in read}
         handoff.entries = [entry for entry in handoff.entries if entry[0] not in seen]
         return read
-    handed, handoff.entries = handoff.entries, []
-    return sorted(read + handed, key=lambda entry: _stream_id(entry[0]))
+    return sorted(read + handoff.take(), key=lambda entry: _stream_id(entry[0]))
 
 
 def _stream_id(entry_id: str) -> tuple[int, int]:

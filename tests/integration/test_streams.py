@@ -210,3 +210,29 @@ async def test_a_lost_shared_answer_has_every_loop_read_its_pending_entries(
     finally:
         stopping.set()
         await asyncio.wait_for(task, 10)
+
+
+async def test_a_loop_that_has_not_taken_its_entries_is_left_out_until_it_does(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    await redis_client.xgroup_create("a", GROUP, id="0", mkstream=True)
+    for n in "12345":
+        await redis_client.xadd("a", {"n": n})
+    reads = SharedReads(cast(redis.asyncio.Redis, BatchedRedis(redis_client)), GROUP, batch=2,
+                        block_ms=BLOCK_MS)
+    a, stopping = reads.join("a"), asyncio.Event()
+    task = asyncio.create_task(reads.run(stopping))
+    try:
+        handed = []
+        for expected in (["1", "2"], ["3", "4"]):
+            assert await _handed(a) == expected
+            # Nothing read for it meanwhile: the entries wait in Redis, not here.
+            assert reads.left_out == {"a"}
+            assert (await redis_client.xpending("a", GROUP))["pending"] == len(handed) + 2
+            handed += [fields["n"] for _, fields in a.take()]
+        assert await _handed(a) == ["5"]
+        assert reads.left_out == frozenset()
+    finally:
+        stopping.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
