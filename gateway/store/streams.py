@@ -74,9 +74,12 @@ class Handoff:
         self.from_pending = True
         self.event.set()
 
-    def take(self) -> list[Entry]:
-        """What was handed, for the loop to handle (its place now free)."""
-        handed, self.entries = self.entries, []
+    def take(self, limit: int | None = None) -> list[Entry]:
+        """What was handed (the oldest `limit` of it), for the loop to handle."""
+        if limit is None or len(self.entries) <= limit:
+            handed, self.entries = self.entries, []
+        else:
+            handed, self.entries = self.entries[:limit], self.entries[limit:]
         if self._taken is not None:
             self._taken()
         return handed
@@ -269,7 +272,9 @@ async def consume(
             if handoff.from_pending:
                 handoff.from_pending, cursor = False, "0"
             if cursor == ">" and (handoff.entries or not read_new):
-                return handoff.take(), True
+                # A batch at a time, as a read gives them; what is left goes next, in order.
+                handed = handoff.take(batch)
+                return handed, not handoff.entries
         from_pending = cursor == "0"
         reply = await retrying(read, stopping)
         entries: list[Entry] = reply[0][1] if reply else []

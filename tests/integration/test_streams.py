@@ -236,3 +236,39 @@ async def test_a_loop_that_has_not_taken_its_entries_is_left_out_until_it_does(
         stopping.set()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_what_was_handed_is_handled_a_batch_at_a_time_in_order(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    await redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    handoff, handled, running, most = Handoff(), [], 0, 0
+    stopping, first, done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def handle(entry: Entry) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await redis_client.xack(STREAM, GROUP, entry[0])  # each number's turn waits on Redis
+        running -= 1
+        handled.append(entry[1]["n"])
+        first.set()
+        if len(handled) == 6:
+            done.set()
+
+    task = asyncio.create_task(consume(redis_client, STREAM, GROUP, handle, lambda entry: entry[1]["n"],
+                                       stopping, batch=2, block_ms=BLOCK_MS, handoff=handoff,
+                                       read_new=False))  # new entries only as handed
+    await redis_client.xadd(STREAM, {"n": "0"})
+    handoff.hand(await _claim(redis_client))
+    await asyncio.wait_for(first.wait(), 10)  # the loop now takes what it is handed
+    most = 0
+    for n in "12345":
+        await redis_client.xadd(STREAM, {"n": n})
+    handoff.hand(await _claim(redis_client))  # five at once, as a burst of commits gives them
+    await asyncio.wait_for(done.wait(), 10)  # within the wait: the rest did not wait for a wake
+    stopping.set()
+    handoff.wake()
+    await asyncio.wait_for(task, 10)
+    assert most == 2  # five numbers, but two at a time: a batch as a read would give it
+    assert sorted(handled[1:3]) == ["1", "2"] and sorted(handled[3:5]) == ["3", "4"]
