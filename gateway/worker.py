@@ -166,11 +166,13 @@ class TurnWorker:
         numbered = [field for i, reply in enumerate(outbound)
                     for field in (reply.recipient, self._numbered(reply, f"{message.id}/{i}"))]
         idle = self._dialog.config.session_idle_seconds
-        # With the lanes here, the commit reads the replies for them: no read of their own.
+        # With the lanes here, the commit reads the replies for them: no read of their own;
+        # unless a lane has more waiting than it should hold (Handoff.full): they wait in Redis.
         handoffs = self.lanes.handoffs(partition) if outbound else None
+        hands = handoffs is not None and not any(handoff.full for handoff in handoffs.values())
         args: list[ScriptArg] = [self._owner, state.subscriber, SUBSCRIBER_TTL_SECONDS, state.session,
                                  idle, INBOUND_GROUP, message.id, lane, SESSIONLESS_COUNT_TTL_SECONDS,
-                                 OUTBOUND_GROUP if handoffs else "", CONSUMER, *numbered]
+                                 OUTBOUND_GROUP if hands else "", CONSUMER, *numbered]
         result = await self._commit(keys=keys, args=args)
         if not result:
             raise LeaseLost(f"partition {partition} is no longer ours")
@@ -183,7 +185,9 @@ class TurnWorker:
             handoff = handoffs["sessionless" if result[0] == 2 else "dialog"]
             # The entries as the lane's own XREADGROUP gives them (redis-py's reading, untyped).
             read: list[Entry] = parse_stream_list(result[1][0][1]) if result[1] else []  # type: ignore[no-untyped-call]
-            if read:
+            if not hands:
+                handoff.fall_behind()
+            elif read:
                 handoff.hand(read)
             else:  # nothing read for it (its group was gone): the lane reads
                 handoff.wake()

@@ -27,6 +27,8 @@ from gateway.store.batching import dedicated
 log = logging.getLogger("gateway.store.streams")
 
 CONSUMER = "lease-holder"
+# Entries handed to a loop and not taken yet, at most (`Handoff.full`): a few batches.
+HANDED_LIMIT = 256
 T = TypeVar("T")
 Entry = tuple[str, dict[str, str]]
 
@@ -55,13 +57,32 @@ class Handoff:
     stops before taking them leaves them to the next holder, which reads from "0" first.
     `reread` (a hand-over that may have been lost: the script's answer never came) has the
     loop read from "0" too.
+
+    A loop slower than its producer (a lane under the SMSC's TPS or throttling) holds at most
+    `limit` handed entries: past that (`full`), the producer adds its entries without reading
+    them and says so (`fall_behind`); they wait in Redis, and the loop reads them itself. It is
+    handed entries again once a read of its own finds no more (`consume`), so what is handed is
+    never newer than what is left to read.
     """
 
-    def __init__(self, taken: Callable[[], None] | None = None) -> None:
+    def __init__(self, taken: Callable[[], None] | None = None, limit: int = HANDED_LIMIT) -> None:
         self.entries: list[Entry] = []
         self.event = asyncio.Event()
         self.from_pending = False
+        self.behind = False  # entries were added and not handed: the loop reads until caught up
+        self.skipped = 0  # hand-overs not made (see `consume`: caught up only if none meanwhile)
+        self._limit = limit
         self._taken = taken  # told when the loop takes what was handed (`SharedReads`)
+
+    @property
+    def full(self) -> bool:
+        """Whether the producer should leave its entries in Redis instead of handing them."""
+        return self.behind or len(self.entries) >= self._limit
+
+    def fall_behind(self) -> None:
+        self.behind = True
+        self.skipped += 1
+        self.event.set()
 
     def wake(self) -> None:
         self.event.set()
@@ -276,8 +297,13 @@ async def consume(
                 handed = handoff.take(batch)
                 return handed, not handoff.entries
         from_pending = cursor == "0"
+        skipped = handoff.skipped if handoff is not None else 0
         reply = await retrying(read, stopping)
         entries: list[Entry] = reply[0][1] if reply else []
+        if handoff is not None and handoff.behind and not from_pending and len(entries) < batch \
+                and handoff.skipped == skipped:
+            # All there was, and nothing added unhanded since the read went: caught up.
+            handoff.behind = False
         if from_pending and not entries:
             cursor = ">"  # the backlog of this group is done; from now on, new entries
         if handoff is not None and handoff.entries:

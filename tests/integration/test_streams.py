@@ -272,3 +272,66 @@ async def test_what_was_handed_is_handled_a_batch_at_a_time_in_order(
     await asyncio.wait_for(task, 10)
     assert most == 2  # five numbers, but two at a time: a batch as a read would give it
     assert sorted(handled[1:3]) == ["1", "2"] and sorted(handled[3:5]) == ["3", "4"]
+
+
+class WatchedHandoff(Handoff):
+    """A Handoff that tells when its loop has caught up (read all it was not handed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.caught_up = asyncio.Event()
+        super().__init__(limit=limit)
+
+    @property  # type: ignore[override]
+    def behind(self) -> bool:
+        return self._behind
+
+    @behind.setter
+    def behind(self, value: bool) -> None:
+        if getattr(self, "_behind", False) and not value:
+            self.caught_up.set()
+        self._behind = value
+
+
+async def test_a_slow_loop_is_handed_no_more_than_it_holds_and_reads_the_rest_in_order(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """The worker's part played here: it hands while the lane has room, else leaves its entry in
+    Redis (`fall_behind`); the lane, slower (held at a gate), gets every entry once, in order,
+    and is handed entries again once it has read the rest."""
+    await redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    handoff, handled, held, actions = WatchedHandoff(limit=2), [], [], []
+    stopping, gate, done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def handle(entry: Entry) -> None:
+        await gate.wait()
+        handled.append(entry[1]["n"])
+        await redis_client.xack(STREAM, GROUP, entry[0])
+        if len(handled) == 12:
+            done.set()
+
+    async def produce(n: int) -> None:
+        await redis_client.xadd(STREAM, {"n": str(n)})
+        if handoff.full:
+            handoff.fall_behind()
+            actions.append("left")
+        else:
+            handoff.hand(await _claim(redis_client))
+            actions.append("handed")
+        held.append(len(handoff.entries))
+
+    task = asyncio.create_task(consume(redis_client, STREAM, GROUP, handle, lambda entry: "one",
+                                       stopping, batch=3, block_ms=BLOCK_MS, handoff=handoff))
+    for n in range(8):
+        await produce(n)
+    assert actions == ["handed"] * 2 + ["left"] * 6  # the lane held two: the rest waited in Redis
+    gate.set()  # the lane gets going
+    await asyncio.wait_for(handoff.caught_up.wait(), 10)
+    for n in range(8, 12):
+        await produce(n)
+    await asyncio.wait_for(done.wait(), 10)
+    stopping.set()
+    handoff.wake()
+    await asyncio.wait_for(task, 10)
+    assert handled == [str(n) for n in range(12)]  # each once, in order
+    assert max(held) <= 2 and "handed" in actions[8:]  # handed again, once caught up
+    assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
