@@ -16,13 +16,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from gateway.errors import is_retryable
 from gateway.stopping import Stopping
-from gateway.store.batching import dedicated
+from gateway.store.batching import BatchedRedis, dedicated
 
 log = logging.getLogger("gateway.store.streams")
 
@@ -222,8 +221,11 @@ class SharedReads:
 
 
 def shares_reads(redis: Redis) -> bool:
-    """Whether one command can read every partition's stream (not on a Redis Cluster)."""
-    return not isinstance(redis, RedisCluster)
+    """Whether one command can read every partition's stream, blocked on a connection of its
+    own whose id CLIENT UNBLOCK can name: a coalescing client's (`dedicated`), not a Redis
+    Cluster's (whose slots one command cannot span) nor a pool's."""
+    facade: object = redis
+    return isinstance(facade, BatchedRedis)
 
 
 def _forget_outcome(pending: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
