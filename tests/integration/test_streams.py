@@ -5,6 +5,8 @@ producer read for the loop (a `Handoff`) and those it reads itself go once each,
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import redis.asyncio
@@ -123,22 +125,23 @@ async def test_after_a_lost_hand_over_the_loop_reads_the_pending_entries_once(
 BLOCK_MS = 60_000
 
 
-async def _shared(redis_client: redis.asyncio.Redis, streams: list[str]) -> tuple[SharedReads, Any]:
-    """A SharedReads on the batching facade (its read on a connection of its own), running."""
+@contextlib.asynccontextmanager
+async def shared_reads(
+    redis_client: redis.asyncio.Redis, streams: list[str], batch: int = 64
+) -> AsyncIterator[tuple[SharedReads, redis.asyncio.Redis]]:
+    """A SharedReads running on the batching facade (its read on a connection of its own), and
+    the facade, whose other commands go behind its CLIENT UNBLOCKs."""
     for stream in streams:
         await redis_client.xgroup_create(stream, GROUP, id="0", mkstream=True)
     facade = cast(redis.asyncio.Redis, BatchedRedis(redis_client))
-    reads = SharedReads(facade, GROUP, block_ms=BLOCK_MS)
-    stopping = asyncio.Event()
+    reads, stopping = SharedReads(facade, GROUP, batch, BLOCK_MS), asyncio.Event()
     task = asyncio.create_task(reads.run(stopping))
-    return reads, (stopping, task, facade)
-
-
-async def _stop(running: Any) -> None:
-    stopping, task, _ = running
-    stopping.set()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    try:
+        yield reads, facade
+    finally:
+        stopping.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _handed(handoff: Handoff) -> list[str]:
@@ -148,47 +151,37 @@ async def _handed(handoff: Handoff) -> list[str]:
 
 
 async def test_one_read_hands_each_stream_its_entries(redis_client: redis.asyncio.Redis) -> None:
-    reads, running = await _shared(redis_client, ["a", "b"])
-    try:
+    async with shared_reads(redis_client, ["a", "b"]) as (reads, _):
         a, b = reads.join("a"), reads.join("b")
         await redis_client.xadd("a", {"n": "a1"})
         assert await _handed(a) == ["a1"]
         await redis_client.xadd("b", {"n": "b1"})
         assert await _handed(b) == ["b1"]
-        assert a.entries == [entry for entry in a.entries if entry[1]["n"] == "a1"]  # not b's
-    finally:
-        await _stop(running)
+        assert [fields["n"] for _, fields in a.entries] == ["a1"]  # none of b's
 
 
 async def test_a_stream_joining_a_blocked_read_is_read_at_once(redis_client: redis.asyncio.Redis) -> None:
-    reads, running = await _shared(redis_client, ["a", "late"])
-    try:
+    async with shared_reads(redis_client, ["a", "late"]) as (reads, _):
         a = reads.join("a")
         await redis_client.xadd("a", {"n": "a1"})
         assert await _handed(a) == ["a1"]  # the read is made (and blocks again, on "a" alone)
         late = reads.join("late")
         await redis_client.xadd("late", {"n": "l1"})
         assert await _handed(late) == ["l1"]  # within the wait: the blocked read was unblocked
-    finally:
-        await _stop(running)
 
 
 async def test_a_stream_left_is_not_read_any_more(redis_client: redis.asyncio.Redis) -> None:
-    reads, running = await _shared(redis_client, ["a", "gone"])
-    try:
+    async with shared_reads(redis_client, ["a", "gone"]) as (reads, facade):
         a, gone = reads.join("a"), reads.join("gone")
         await redis_client.xadd("a", {"n": "a1"})
         assert await _handed(a) == ["a1"]
         reads.leave("gone")
         # As an MO stored after the stream was left: on the facade, behind the unblock.
-        facade = running[2]
         added = await facade.xadd("gone", {"n": "g1"})
         # Another process holding the stream now reads the entry as new.
         reply = await redis_client.xreadgroup(GROUP, "another", {"gone": ">"})
         assert [entry_id for entry_id, _ in reply[0][1]] == [added]
         assert not gone.entries
-    finally:
-        await _stop(running)
 
 
 async def test_a_lost_shared_answer_has_every_loop_read_its_pending_entries(
@@ -215,15 +208,10 @@ async def test_a_lost_shared_answer_has_every_loop_read_its_pending_entries(
 async def test_a_loop_that_has_not_taken_its_entries_is_left_out_until_it_does(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    await redis_client.xgroup_create("a", GROUP, id="0", mkstream=True)
-    for n in "12345":
-        await redis_client.xadd("a", {"n": n})
-    reads = SharedReads(cast(redis.asyncio.Redis, BatchedRedis(redis_client)), GROUP, batch=2,
-                        block_ms=BLOCK_MS)
-    a, stopping = reads.join("a"), asyncio.Event()
-    task = asyncio.create_task(reads.run(stopping))
-    try:
-        handed = []
+    async with shared_reads(redis_client, ["a"], batch=2) as (reads, _):
+        for n in "12345":
+            await redis_client.xadd("a", {"n": n})
+        a, handed = reads.join("a"), []
         for expected in (["1", "2"], ["3", "4"]):
             assert await _handed(a) == expected
             # Nothing read for it meanwhile: the entries wait in Redis, not here.
@@ -232,10 +220,6 @@ async def test_a_loop_that_has_not_taken_its_entries_is_left_out_until_it_does(
             handed += [fields["n"] for _, fields in a.take()]
         assert await _handed(a) == ["5"]
         assert reads.left_out == frozenset()
-    finally:
-        stopping.set()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_what_was_handed_is_handled_a_batch_at_a_time_in_order(
