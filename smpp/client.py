@@ -39,9 +39,9 @@ import secrets
 import time
 from typing import Final
 
-from aiosmpplib import DeliverSmResp, SmppCommandStatus, SmppMessage, SubmitSm
+from aiosmpplib import SmppCommandStatus, SmppMessage, SubmitSm
 
-from smpp import trace
+from smpp import trace, wire
 from smpp.errors import BindRefused as BindRefused  # re-exported
 from smpp.errors import SubmitFailed as SubmitFailed  # re-exported
 from smpp.events import Accepted as Accepted  # re-exported
@@ -194,4 +194,4 @@ def _answer(arrival: Arrival, status: SmppCommandStatus) -> None:
     one closed meanwhile the SMSC sends it again anyway."""
     writer = arrival.writer
     if isinstance(arrival.event, Delivered) and writer is not None and not writer.is_closing():
-        writer.write(trace.sent(DeliverSmResp(arrival.sequence, status).pdu()))
+        writer.write(trace.sent(wire.deliver_sm_resp(arrival.sequence, status)))

@@ -116,6 +116,12 @@ class Frame:
         return PduHeader(len(self.data), command, self.status, self.sequence)
 
 
+def deliver_sm_resp(sequence: int, status: SmppCommandStatus) -> bytes:
+    """A deliver_sm_resp PDU: the header and the unused message_id, empty (SMPP 3.4, 4.6.2), as
+    aiosmpplib's DeliverSmResp writes it; packed directly, for one is sent per deliver_sm."""
+    return HEADER.pack(PDU_HEADER_LENGTH + 1, SmppCommand.DELIVER_SM_RESP, status, sequence) + b"\x00"
+
+
 async def read_pdu(reader: asyncio.StreamReader) -> Frame:
     """The next PDU. asyncio.IncompleteReadError at end of stream, PduFramingError on garbage."""
     head = await reader.readexactly(PDU_HEADER_LENGTH)

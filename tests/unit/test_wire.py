@@ -11,6 +11,7 @@ from aiosmpplib import (
     NPI,
     TON,
     DeliverSm,
+    DeliverSmResp,
     EnquireLink,
     GenericNack,
     SmppCommand,
@@ -328,3 +329,11 @@ def test_a_textless_ussd_pdu_or_tlv_only_receipt_passes_the_check(tlv: bytes) ->
     pdu = deliver_pdu(b"", raw_tlvs=tlv)
     wire.check_deliver(pdu)
     assert decoded(pdu).short_message == ""
+
+
+@pytest.mark.parametrize("status", [SmppCommandStatus.ESME_ROK, SmppCommandStatus.ESME_RX_T_APPN,
+                                    SmppCommandStatus.ESME_RX_P_APPN])
+@pytest.mark.parametrize("sequence", [1, 7, 0x7FFFFFFF])
+def test_a_deliver_sm_resp_is_packed_as_aiosmpplib_writes_it(sequence: int,
+                                                              status: SmppCommandStatus) -> None:
+    assert wire.deliver_sm_resp(sequence, status) == DeliverSmResp(sequence, status).pdu()
