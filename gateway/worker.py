@@ -111,7 +111,7 @@ class TurnWorker:
             await consume(self._redis, stream, INBOUND_GROUP, handle, _sender, stopping,
                           handoff=handoff, read_new=False)
         finally:
-            self.reads.leave(stream)
+            await self.reads.leave(stream, handoff)
 
     async def _until_done(self, partition: int, entry: Entry, stopping: Stopping) -> None:
         """Retry while Redis is away; a message that breaks the dialog is dead-lettered."""

@@ -49,9 +49,12 @@ _NAME_KEYS: Final = {"submit date": "submit_date", "done date": "done_date"}
 _UNKNOWN: Final = frozenset({"", "n/a", "na", "-", "null", "none"})
 # The layout of SMPP 3.4 Appendix B exactly, as most SMSCs write it: read by one match, several
 # times faster than field by field (`receipt_fields` falls back to that for any other layout).
+# A value holds no colon, so one running into the next field's name ("err:000text:") does not
+# match: the field-by-field reading takes it.
 _APPENDIX_B: Final = re.compile(
-    r"id:(?P<id>\S*) sub:(?P<sub>\S*) dlvrd:(?P<dlvrd>\S*) submit date:(?P<submit_date>\S*)"
-    r" done date:(?P<done_date>\S*) stat:(?P<stat>\S*) err:(?P<err>\S*)(?: text:(?P<text>.*))?",
+    r"id:(?P<id>[^\s:]*) sub:(?P<sub>[^\s:]*) dlvrd:(?P<dlvrd>[^\s:]*)"
+    r" submit date:(?P<submit_date>[^\s:]*) done date:(?P<done_date>[^\s:]*)"
+    r" stat:(?P<stat>[^\s:]*) err:(?P<err>[^\s:]*)(?: text:(?P<text>.*))?",
     re.DOTALL)
 _HEX_ID: Final = re.compile(r"[0-9a-f]+")
 _DECIMAL_ID: Final = re.compile(r"[0-9]+")

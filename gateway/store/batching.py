@@ -188,7 +188,9 @@ class BatchedRedis:
         if self._connection is None:
             self._track(asyncio.ensure_future(self._by_pipeline(batch)))
             return
-        self._send(batch, extra, retry=True)
+        # A blocking read is not sent again on a new connection behind its caller's back: its
+        # caller must know the answer was lost (the entries it took are pending, see streams).
+        self._send(batch, extra, retry=not self._blocking)
 
     def _send(self, batch: list[Queued], extra_timeout: float, retry: bool) -> None:
         assert self._connection is not None

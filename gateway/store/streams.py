@@ -72,6 +72,7 @@ class Handoff:
         self.skipped = 0  # hand-overs not made (see `consume`: caught up only if none meanwhile)
         self._limit = limit
         self._taken = taken  # told when the loop takes what was handed (`SharedReads`)
+        self._pending_upto: tuple[int, int] | None = None  # newest id the loop read from "0"
 
     @property
     def full(self) -> bool:
@@ -94,12 +95,27 @@ class Handoff:
         self.from_pending = True
         self.event.set()
 
+    def read_pending(self, entries: list[Entry]) -> None:
+        """The loop read these from "0" (its pending entries, oldest first)."""
+        if entries:
+            newest = _stream_id(entries[-1][0])
+            if self._pending_upto is None or newest > self._pending_upto:
+                self._pending_upto = newest
+
     def take(self, limit: int | None = None) -> list[Entry]:
-        """What was handed (the oldest `limit` of it), for the loop to handle."""
+        """What was handed (the oldest `limit` of it), for the loop to handle; less what a read
+        from "0" gave the loop already. A hand-over can come after such a read that found its
+        entries pending (the two answers come on different connections); an entry delivered
+        after that read is newer than all it gave, so what is not newer was given by it."""
         if limit is None or len(self.entries) <= limit:
             handed, self.entries = self.entries, []
         else:
             handed, self.entries = self.entries[:limit], self.entries[limit:]
+        if self._pending_upto is not None and handed:
+            upto = self._pending_upto
+            handed = [entry for entry in handed if _stream_id(entry[0]) > upto]
+            if handed:  # hand-overs come in stream order: the rest are newer still
+                self._pending_upto = None
         if self._taken is not None:
             self._taken()
         return handed
@@ -122,9 +138,13 @@ class SharedReads:
 
     A stream joining while the read is blocked makes it return at once (CLIENT UNBLOCK on the
     read's own connection), so a partition taken over is read from then on; so does a stream
-    left out for want of room when its loop takes its entries. Streams of different partitions
-    are in different hash slots: a Redis Cluster cannot read them in one command, and there
-    each loop reads its own (`shares_reads`).
+    left out for want of room when its loop takes its entries. A loop `leave`s only once no read
+    on its way names its stream: the partition's next holder, which reads its pending entries
+    once, at the start, must find there whatever this process's reads took. A stream Redis
+    cannot read (not a stream: WRONGTYPE) is left out, logged, instead of stopping the others.
+
+    Streams of different partitions are in different hash slots: a Redis Cluster cannot read
+    them in one command, and there each loop reads its own (`shares_reads`).
     """
 
     def __init__(self, redis: Redis, group: str, batch: int = 64, block_ms: int = 500) -> None:
@@ -134,15 +154,30 @@ class SharedReads:
         self._block_ms = block_ms
         self._handoffs: dict[str, Handoff] = {}
         self._left_out: set[str] = set()  # by the read now on its way, for want of room
+        self._unreadable: set[str] = set()  # streams Redis refused to read (WRONGTYPE)
+        self._reading: frozenset[str] = frozenset()  # the streams of the read on its way
+        self._read_over = asyncio.Event()  # set between reads
+        self._read_over.set()
         self._joined = asyncio.Event()  # a stream joined, or one left out has room again
         self._client_id: int | None = None  # of the blocked read's connection, when known
         self._unblocks: set[asyncio.Future[Any]] = set()
 
     def join(self, stream: str) -> Handoff:
         handoff = self._handoffs[stream] = Handoff(functools.partial(self._taken, stream))
+        self._unreadable.discard(stream)
         self._joined.set()
         self._unblock()  # the read may be blocked without this stream
         return handoff
+
+    async def leave(self, stream: str, handoff: Handoff) -> None:
+        """The read goes on without the stream: this returns once no read on its way names it
+        (the blocked one is unblocked, or returns within `block_ms`). What a read brought for
+        it meanwhile is pending, for the next holder's read from "0"."""
+        if self._handoffs.get(stream) is handoff:  # not a newer loop's, on the same stream
+            del self._handoffs[stream]
+        while stream in self._reading and stream not in self._handoffs:
+            self._unblock()
+            await set_within(self._read_over, self._block_ms / 1000)
 
     @property
     def left_out(self) -> frozenset[str]:
@@ -155,12 +190,6 @@ class SharedReads:
             self._joined.set()
             self._unblock()
 
-    def leave(self, stream: str) -> None:
-        """The read goes on without the stream, at once: what another process adds to it is
-        for that process. What a read already brings stays pending, for the next holder."""
-        if self._handoffs.pop(stream, None) is not None:
-            self._unblock()
-
     def _unblock(self) -> None:
         """The blocked read returns (as if it had timed out) and the next one reads the streams
         joined now. Sent on the shared connection, before any command issued after it there
@@ -171,19 +200,24 @@ class SharedReads:
         self._unblocks.add(unblock)
         unblock.add_done_callback(_forget_outcome(self._unblocks))
 
+    def _to_read(self) -> list[str]:
+        """The streams the next read names: those joined, with room, and readable."""
+        streams = [stream for stream, handoff in self._handoffs.items()
+                   if len(handoff.entries) < self._batch and stream not in self._unreadable]
+        self._left_out = {stream for stream, handoff in self._handoffs.items()
+                          if len(handoff.entries) >= self._batch}
+        return streams
+
     async def run(self, stopping: Stopping) -> None:
         reader = dedicated(self._redis)
         try:
             while not stopping.is_set():
-                streams = [stream for stream, handoff in self._handoffs.items()
-                           if len(handoff.entries) < self._batch]
-                self._left_out = set(self._handoffs).difference(streams)
-                if not streams:
+                if not self._to_read():
                     self._joined.clear()
                     await set_within(self._joined, self._block_ms / 1000)
                     continue
                 try:
-                    reply = await retrying(functools.partial(self._read, reader, streams), stopping)
+                    reply = await retrying(functools.partial(self._read, reader), stopping)
                 except Exception:  # not Redis being away: its loops read their pending ones
                     log.exception("shared read of %d streams failed", len(self._handoffs))
                     await set_within(stopping, self._block_ms / 1000)
@@ -196,7 +230,13 @@ class SharedReads:
             if reader is not self._redis:
                 await reader.aclose()
 
-    async def _read(self, reader: Redis, streams: list[str]) -> Any:
+    async def _read(self, reader: Redis) -> Any:
+        """One read of the streams to read now (chosen again on each retry)."""
+        streams = self._to_read()
+        if not streams:
+            return None
+        self._reading = frozenset(streams)
+        self._read_over.clear()
         try:
             if self._client_id is None:
                 self._client_id = int(await reader.client_id())
@@ -204,12 +244,13 @@ class SharedReads:
             return await reader.xreadgroup(self._group, CONSUMER, new, count=self._batch,
                                           block=self._block_ms)
         except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            log.error("a consumer group %s of %s was missing; created again", self._group,
-                      ", ".join(self._handoffs))
-            for stream in list(self._handoffs):
-                await ensure_group(self._redis, stream, self._group)
+            if "NOGROUP" in str(exc):
+                log.error("a consumer group %s of %s was missing; created again", self._group,
+                          ", ".join(streams))
+                for stream in streams:
+                    await ensure_group(self._redis, stream, self._group)
+                return None
+            await self._find_unreadable(streams, exc)
             return None
         except Exception:
             # Redis may have handed entries over before the answer was lost: they are pending
@@ -218,6 +259,20 @@ class SharedReads:
             for handoff in self._handoffs.values():
                 handoff.reread()
             raise
+        finally:
+            self._reading = frozenset()
+            self._read_over.set()
+
+    async def _find_unreadable(self, streams: list[str], error: ResponseError) -> None:
+        """Which of the streams made Redis refuse the read: those keys are not streams."""
+        kinds = await asyncio.gather(*(self._redis.type(stream) for stream in streams))
+        bad = {stream for stream, kind in zip(streams, kinds, strict=True) if kind not in ("stream", "none")}
+        if not bad:
+            raise error
+        for stream in sorted(bad):
+            log.error("%s is not a stream (%s): its partition's new entries are not read", stream,
+                      error)
+        self._unreadable |= bad
 
 
 def shares_reads(redis: Redis) -> bool:
@@ -308,6 +363,8 @@ async def consume(
             handoff.behind = False
         if from_pending and not entries:
             cursor = ">"  # the backlog of this group is done; from now on, new entries
+        if handoff is not None and from_pending:
+            handoff.read_pending(entries)
         if handoff is not None and handoff.entries:
             entries = _with_handed(entries, handoff, from_pending)
         return entries, not from_pending and len(entries) < batch

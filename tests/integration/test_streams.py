@@ -9,9 +9,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import pytest
 import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway.store import resp_connection, streams
 from gateway.store.batching import BatchedRedis
 from gateway.store.streams import CONSUMER, Entry, Handoff, SharedReads, consume
 
@@ -175,7 +177,7 @@ async def test_a_stream_left_is_not_read_any_more(redis_client: redis.asyncio.Re
         a, gone = reads.join("a"), reads.join("gone")
         await redis_client.xadd("a", {"n": "a1"})
         assert await _handed(a) == ["a1"]
-        reads.leave("gone")
+        await reads.leave("gone", gone)
         # As an MO stored after the stream was left: on the facade, behind the unblock.
         added = await facade.xadd("gone", {"n": "g1"})
         # Another process holding the stream now reads the entry as new.
@@ -319,3 +321,169 @@ async def test_a_slow_loop_is_handed_no_more_than_it_holds_and_reads_the_rest_in
     assert handled == [str(n) for n in range(12)]  # each once, in order
     assert max(held) <= 2 and "handed" in actions[8:]  # handed again, once caught up
     assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+
+# -- review findings: a lost connection, a late hand-over, a stream left while read ------------
+
+
+async def _handled_until(handled: list[str], wanted: list[str], changed: asyncio.Event) -> None:
+    while handled != wanted:
+        assert len(handled) < len(wanted), handled
+        await asyncio.wait_for(changed.wait(), 10)
+        changed.clear()
+
+
+def _partition_loop(db: redis.asyncio.Redis, reader: Any, handoff: Handoff, handled: list[str],
+                    changed: asyncio.Event, stopping: asyncio.Event) -> asyncio.Task[None]:
+    """A partition's loop as the worker runs it beside a SharedReads (entries acked as done)."""
+    async def handle(entry: Entry) -> None:
+        handled.append(entry[1]["n"])
+        changed.set()
+        await db.xack(STREAM, GROUP, entry[0])
+
+    return asyncio.create_task(consume(reader, STREAM, GROUP, handle, lambda entry: "one", stopping,
+                                       block_ms=50, handoff=handoff, read_new=False))
+
+
+async def test_entries_of_a_shared_read_whose_connection_dropped_are_read_again(
+    redis_client: redis.asyncio.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis handed the entry over, the connection dropped before the answer: the read must not
+    be sent again silently on a new connection, or nobody reads the entry from "0"."""
+    original = resp_connection._RespProtocol.data_received
+    dropped: list[bytes] = []
+
+    def data_received(protocol: Any, data: bytes) -> None:
+        if b"lost" in data and not dropped:
+            dropped.append(data)
+            protocol.fail(RedisConnectionError("Connection to Redis lost: reset"))
+            return
+        original(protocol, data)
+
+    monkeypatch.setattr(resp_connection._RespProtocol, "data_received", data_received)
+    handled, changed, stopping = [], asyncio.Event(), asyncio.Event()
+    async with shared_reads(redis_client, [STREAM]) as (reads, facade):
+        handoff = reads.join(STREAM)
+        loop = _partition_loop(redis_client, facade, handoff, handled, changed, stopping)
+        await redis_client.xadd(STREAM, {"n": "first"})
+        await _handled_until(handled, ["first"], changed)  # the loop waits for what is handed
+        await redis_client.xadd(STREAM, {"n": "lost"})
+        await _handled_until(handled, ["first", "lost"], changed)
+        stopping.set()
+        handoff.wake()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert dropped and (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+
+class HeldAnswers:
+    """The shared read's connection, its answers held until `release` (they come on a socket
+    of their own: nothing orders them with the loop's read from "0" on the shared one)."""
+
+    def __init__(self, reader: Any, arrived: asyncio.Event, release: asyncio.Event) -> None:
+        self._reader, self._arrived, self._release = reader, arrived, release
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    async def xreadgroup(self, *args: Any, **kwargs: Any) -> Any:
+        reply = await self._reader.xreadgroup(*args, **kwargs)
+        if reply:
+            self._arrived.set()
+            await self._release.wait()
+        return reply
+
+
+async def test_an_entry_read_from_pending_before_its_hand_over_arrives_runs_once(
+    redis_client: redis.asyncio.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arrived, release, handled, changed, stopping = (asyncio.Event(), asyncio.Event(), [],
+                                                    asyncio.Event(), asyncio.Event())
+    real = streams.dedicated
+    monkeypatch.setattr(streams, "dedicated",
+                        lambda client: HeldAnswers(real(client), arrived, release))
+    await redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    await redis_client.xadd(STREAM, {"n": "1"})  # an MO stored while the partition moved here
+    facade = cast(redis.asyncio.Redis, BatchedRedis(redis_client))
+    reads = SharedReads(facade, GROUP, block_ms=BLOCK_MS)
+    handoff = reads.join(STREAM)
+    task = asyncio.create_task(reads.run(stopping))
+    await asyncio.wait_for(arrived.wait(), 10)  # the shared read took "1": it is pending
+    loop = _partition_loop(redis_client, facade, handoff, handled, changed, stopping)
+    await _handled_until(handled, ["1"], changed)  # from "0": it was pending
+    release.set()  # now the hand-over of "1" arrives
+    await redis_client.xadd(STREAM, {"n": "2"})
+    await _handled_until(handled, ["1", "2"], changed)  # "1" once
+    stopping.set()
+    handoff.wake()
+    task.cancel()
+    await asyncio.gather(task, loop, return_exceptions=True)
+
+
+class NoUnblock:
+    """A client whose CLIENT UNBLOCK reaches Redis before the read it means is blocked (it
+    goes on another connection), so it unblocks nothing."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def client_unblock(self, *args: Any) -> int:
+        return 0
+
+
+class PendingWatch:
+    """A loop's client that tells when the loop's read from "0" found nothing more."""
+
+    def __init__(self, client: Any, done: asyncio.Event) -> None:
+        self._client, self._done = client, done
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def xreadgroup(self, group: str, consumer: str, streams: dict[str, str], **kwargs: Any) -> Any:
+        reply = await self._client.xreadgroup(group, consumer, streams, **kwargs)
+        if "0" in streams.values() and not (reply and reply[0][1]):
+            self._done.set()
+        return reply
+
+
+async def test_a_stream_is_left_only_once_no_read_names_it(redis_client: redis.asyncio.Redis) -> None:
+    """Else the read still blocked on it takes the next holder's entry (Redis serves the
+    client blocked first), and that holder, past its read from "0", never sees it."""
+    await redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    old = SharedReads(cast(redis.asyncio.Redis, NoUnblock(BatchedRedis(redis_client))), GROUP,
+                      block_ms=300)
+    old_handoff, stop_old = old.join(STREAM), asyncio.Event()
+    old_task = asyncio.create_task(old.run(stop_old))
+    await redis_client.xadd(STREAM, {"n": "before"})
+    assert await _handed(old_handoff) == ["before"]  # its read is made and blocks again
+    await redis_client.xack(STREAM, GROUP, old_handoff.take()[0][0])
+    await old.leave(STREAM, old_handoff)  # the lease is handed back after this
+    handled, changed = [], asyncio.Event()
+    async with shared_reads(redis_client, []) as (new, facade):
+        stopping = asyncio.Event()
+        handoff, pending_done = new.join(STREAM), asyncio.Event()
+        loop = _partition_loop(redis_client, PendingWatch(facade, pending_done), handoff, handled,
+                               changed, stopping)
+        await asyncio.wait_for(pending_done.wait(), 10)  # the new holder read "0" (nothing)
+        await redis_client.xadd(STREAM, {"n": "mo"})
+        await _handled_until(handled, ["mo"], changed)
+        stopping.set()
+        handoff.wake()
+        await asyncio.gather(loop, return_exceptions=True)
+    stop_old.set()
+    old_task.cancel()
+    await asyncio.gather(old_task, return_exceptions=True)
+
+
+async def test_a_key_that_is_not_a_stream_does_not_stop_the_others(
+    redis_client: redis.asyncio.Redis, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with shared_reads(redis_client, ["a"]) as (reads, _):
+        await redis_client.set("broken", "not a stream")
+        a, _broken = reads.join("a"), reads.join("broken")
+        await redis_client.xadd("a", {"n": "a1"})
+        assert await _handed(a) == ["a1"]
+    assert "broken is not a stream" in caplog.text
