@@ -188,11 +188,8 @@ class RespConnection:
         timeout = self._address.timeout
         deadline = None if timeout is None else loop.time() + timeout + extra_timeout
         protocol.waiting.append(_Batch(len(commands), future, deadline))
-        pack = hiredis.pack_command
-        # Most commands go as they are; a two-word name ("SCRIPT LOAD") goes split (`_split`).
-        protocol.transport.write(b"".join([
-            pack(command) if type(command) is tuple and not (type(name := command[0]) is str and " " in name)
-            else pack(cast(Any, _split(command))) for command in commands]))
+        protocol.transport.write(b"".join([hiredis.pack_command(cast(Any, _split(command)))
+                                           for command in commands]))
         if deadline is not None and self._watchdog is None:
             self._watchdog = loop.call_at(deadline, self._check_deadlines)
         return future
@@ -258,7 +255,8 @@ class RespConnection:
 
 
 def _split(command: Command) -> tuple[EncodableT, ...]:
-    """A command named in two words ("SCRIPT LOAD") goes as two arguments, as redis-py sends it."""
+    """A command named in two words ("SCRIPT LOAD") goes as two arguments, as redis-py sends it;
+    any other goes as it is (no copy)."""
     name = command[0]
     if isinstance(name, str) and " " in name:
         return (*name.split(), *command[1:])
